@@ -1,0 +1,231 @@
+# mcpg - one non-recursive makefile.  Objects go under build/.
+#
+#   make                  build/mcpgc and build/mcpg
+#   make run              serve the dev-single-node template on 127.0.0.1:8787
+#   make check            every test, check-generated and man lint
+#   make regen            rewrite generated/ from schema/
+#   make check-generated  fail when generated/ is stale
+#   make fuzz             libFuzzer targets (clang-14)
+#   make install          PREFIX=/usr/local DESTDIR=
+#   make deps             install the Debian packages that are missing
+#
+#   V=1                   show commands
+#   DEVELOPER=1           -Werror (CI sets it)
+#   SANITIZE=address,undefined   build and test with sanitizers
+
+.DEFAULT_GOAL := all
+.SUFFIXES:
+.DELETE_ON_ERROR:
+
+B := build
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINDIR = $(PREFIX)/bin
+SBINDIR = $(PREFIX)/sbin
+MANDIR = $(PREFIX)/share/man
+DATADIR = $(PREFIX)/share/mcpg
+
+CC ?= cc
+ifeq ($(CC),cc)
+CC := gcc
+endif
+RE2C ?= re2c
+LEMON ?= lemon
+LEMPAR ?= /usr/share/lemon/lempar.c
+PKG_CONFIG ?= pkg-config
+
+VERSION := 0.1.0
+
+CFLAGS ?= -O2 -g
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -Wall -Wextra \
+	-Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
+	-Wno-unused-parameter -fno-strict-aliasing -MMD -MP \
+	-DMCPG_VERSION='"$(VERSION)"' -Iruntime -Icompiler -Igenerated -I$(B)/compiler
+ifeq ($(DEVELOPER),1)
+BASE_CFLAGS += -Werror
+endif
+ifneq ($(SANITIZE),)
+BASE_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=$(SANITIZE)
+endif
+
+MCC_PKGS := libfyaml jansson libcrypto
+MCPG_PKGS := jansson libcrypto libmicrohttpd libcurl
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(MCC_PKGS) $(MCPG_PKGS) 2>/dev/null)
+MCC_LIBS := $(shell $(PKG_CONFIG) --libs $(MCC_PKGS) 2>/dev/null)
+MCPG_LIBS := $(shell $(PKG_CONFIG) --libs $(MCPG_PKGS) 2>/dev/null) -lpthread
+
+ALL_CFLAGS = $(BASE_CFLAGS) $(PKG_CFLAGS) $(CFLAGS)
+
+ifeq ($(V),1)
+QUIET_CC =
+QUIET_LINK =
+QUIET_GEN =
+QUIET_AR =
+else
+QUIET_CC = @echo '   CC      ' $@;
+QUIET_LINK = @echo '   LINK    ' $@;
+QUIET_GEN = @echo '   GEN     ' $@;
+QUIET_AR = @echo '   AR      ' $@;
+endif
+
+# Rebuild everything when the flags change (git's GIT-CFLAGS).
+$(B)/CFLAGS: FORCE
+	@mkdir -p $(B)
+	@echo '$(ALL_CFLAGS) $(LDFLAGS) $(CC)' > $@.new; \
+	if cmp -s $@.new $@; then rm -f $@.new; else mv $@.new $@; fi
+
+# ---------------------------------------------------------------------------
+# Sources
+
+# The schema front end and the emitters: everything `make regen` needs.  It
+# does not depend on generated/, so it can bootstrap it.
+GEN_SRCS := compiler/diag.c compiler/arena.c compiler/sema.c compiler/dsl.c \
+	compiler/emit_c.c compiler/emit_json.c compiler/emit_man.c compiler/gen.c \
+GEN_GENERATED := $(B)/compiler/lex.c $(B)/compiler/parse.c
+
+# Runtime pieces that mcpgc links too (the verifier: write, then verify).
+SHARED_SRCS := runtime/image.c runtime/format.c
+
+MCC_SRCS := $(filter-out compiler/gen_main.c compiler/main.c $(GEN_SRCS),\
+	$(wildcard compiler/*.c))
+MCPG_SRCS := $(filter-out runtime/main.c $(SHARED_SRCS),$(wildcard runtime/*.c))
+
+obj = $(patsubst %.c,$(B)/%.o,$(patsubst $(B)/%,%,$(1)))
+
+GEN_OBJS := $(call obj,$(GEN_SRCS) $(GEN_GENERATED))
+SHARED_OBJS := $(call obj,$(SHARED_SRCS) generated/mcpg_schema.c)
+MCC_OBJS := $(call obj,$(MCC_SRCS))
+MCPG_OBJS := $(call obj,$(MCPG_SRCS))
+
+LIBMCC := $(B)/libmcc.a
+LIBMCPG := $(B)/libmcpg.a
+
+PROGRAMS := $(B)/mcpgc $(B)/mcpg
+
+all: $(PROGRAMS)
+
+# ---------------------------------------------------------------------------
+# Compilation
+
+$(B)/%.o: %.c $(B)/CFLAGS
+	@mkdir -p $(dir $@)
+	$(QUIET_CC)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# re2c and lemon output are build artifacts (SQLite's parse.c).
+$(B)/compiler/parse.c $(B)/compiler/parse.h &: compiler/parse.y
+	@mkdir -p $(B)/compiler
+	$(QUIET_GEN)cp compiler/parse.y $(B)/compiler/parse.y && \
+		$(LEMON) -q -T$(LEMPAR) -d$(B)/compiler $(B)/compiler/parse.y
+
+$(B)/compiler/lex.c: compiler/lex.re $(B)/compiler/parse.h
+	@mkdir -p $(B)/compiler
+	$(QUIET_GEN)$(RE2C) -W --location-format gnu --no-generation-date --no-version \
+		-o $@ $<
+
+# Generated parser code: keep our warnings but not the template's quirks.
+$(B)/compiler/parse.o: $(B)/compiler/parse.c $(B)/CFLAGS
+	$(QUIET_CC)$(CC) $(ALL_CFLAGS) -Wno-unused-variable -Wno-unused-parameter \
+		-Wno-missing-prototypes -Wno-shadow -Wno-strict-prototypes -c -o $@ $<
+
+$(B)/compiler/lex.o: $(B)/compiler/lex.c $(B)/CFLAGS
+	$(QUIET_CC)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/compiler/dsl.o $(B)/compiler/sema.o: $(B)/compiler/parse.h
+
+$(LIBMCC): $(GEN_OBJS) $(MCC_OBJS) $(SHARED_OBJS)
+	$(QUIET_AR)rm -f $@ && ar rcs $@ $^
+
+$(LIBMCPG): $(MCPG_OBJS) $(SHARED_OBJS)
+	$(QUIET_AR)rm -f $@ && ar rcs $@ $^
+
+$(B)/mcpgc-gen: $(B)/compiler/gen_main.o $(GEN_OBJS)
+	$(QUIET_LINK)$(CC) $(LDFLAGS) -o $@ $^ -lcrypto
+
+$(B)/mcpgc: $(B)/compiler/main.o $(LIBMCC)
+	$(QUIET_LINK)$(CC) $(LDFLAGS) -o $@ $^ $(MCC_LIBS)
+
+$(B)/mcpg: $(B)/runtime/main.o $(LIBMCPG)
+	$(QUIET_LINK)$(CC) $(LDFLAGS) -o $@ $^ $(MCPG_LIBS)
+
+# ---------------------------------------------------------------------------
+# generated/: committed, never edited by hand.
+
+regen: $(B)/mcpgc-gen
+	$(B)/mcpgc-gen -o generated schema/mcpg.schema
+
+check-generated: $(B)/mcpgc-gen
+	@rm -rf $(B)/regen && mkdir -p $(B)/regen
+	@$(B)/mcpgc-gen -o $(B)/regen schema/mcpg.schema
+	@if ! diff -ru generated $(B)/regen; then \
+		echo "generated/ is stale: run 'make regen' and commit the result" >&2; \
+		exit 1; \
+	fi
+
+# ---------------------------------------------------------------------------
+# Tests
+
+UNIT_SRCS := $(wildcard tests/unit/u-*.c)
+UNIT_PROGS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRCS))
+
+$(B)/tests/%: $(B)/tests/unit/%.o $(LIBMCC) $(LIBMCPG)
+	@mkdir -p $(dir $@)
+	$(QUIET_LINK)$(CC) $(LDFLAGS) -o $@ $^ $(MCC_LIBS) $(MCPG_LIBS)
+
+tests: $(PROGRAMS) $(B)/mcpgc-gen $(UNIT_PROGS)
+
+check: deps tests
+	@B=$(B) tests/run
+	@$(MAKE) --no-print-directory check-generated
+	@$(MAKE) --no-print-directory man-lint
+
+MAN_PAGES := $(wildcard man/*.[0-9]) generated/mcpg-config.5
+man-lint:
+	@if command -v mandoc >/dev/null; then \
+		mandoc -Tlint -W warning $(MAN_PAGES) && echo "man lint: ok"; \
+	else echo "man lint: skipped (mandoc not installed)"; fi
+
+# ---------------------------------------------------------------------------
+# Fuzzing (clang-14 with libFuzzer; see tests/fuzz/)
+
+FUZZ_CC ?= clang-14
+FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 -D_GNU_SOURCE \
+	-Iruntime -Icompiler -Igenerated -I$(B)/compiler $(PKG_CFLAGS)
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_SRCS = $(GEN_SRCS) $(GEN_GENERATED) $(MCC_SRCS) $(SHARED_SRCS) generated/mcpg_schema.c
+
+$(B)/fuzz/%: tests/fuzz/%.c $(FUZZ_SRCS) $(B)/compiler/parse.h
+	@mkdir -p $(dir $@)
+	$(QUIET_LINK)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_SRCS) $(MCC_LIBS)
+
+fuzz: $(FUZZ_TARGETS)
+	@echo "fuzz targets: $(FUZZ_TARGETS)"
+	@echo "run one with: tests/fuzz/run TARGET SECONDS"
+
+# ---------------------------------------------------------------------------
+# Running, installing, dependencies
+
+deps:
+	@scripts/deps
+
+run: deps all
+	@scripts/run-dev
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DATADIR)/templates
+	install -m 755 $(B)/mcpgc $(DESTDIR)$(BINDIR)/mcpgc
+	ln -sf mcpgc $(DESTDIR)$(BINDIR)/mcpg-config-check
+	ln -sf mcpgc $(DESTDIR)$(BINDIR)/mcpg-config-init
+	install -m 755 $(B)/mcpg $(DESTDIR)$(SBINDIR)/mcpg
+	install -m 644 generated/mcpg-config.5 $(wildcard man/*.5) $(DESTDIR)$(MANDIR)/man5/
+	for f in $(wildcard man/*.1); do install -m 644 $$f $(DESTDIR)$(MANDIR)/man1/; done
+	for f in $(wildcard man/*.8); do install -m 644 $$f $(DESTDIR)$(MANDIR)/man8/; done
+	install -m 644 templates/*.yaml generated/mcpg-config.schema.json $(DESTDIR)$(DATADIR)/templates/
+
+clean:
+	rm -rf $(B)
+
+.PHONY: all check tests regen check-generated man-lint fuzz deps run install clean FORCE
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)
