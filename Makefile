@@ -85,7 +85,7 @@ GEN_SRCS := compiler/diag.c compiler/arena.c compiler/sema.c compiler/dsl.c \
 GEN_GENERATED := $(B)/compiler/lex.c $(B)/compiler/parse.c
 
 # Runtime pieces that mcpgc links too (the verifier: write, then verify).
-SHARED_SRCS := runtime/image.c runtime/format.c
+SHARED_SRCS := runtime/image.c runtime/format.c runtime/expr.c runtime/strbuf.c
 
 MCC_SRCS := $(filter-out compiler/gen_main.c compiler/main.c $(GEN_SRCS),\
 	$(wildcard compiler/*.c))
@@ -95,7 +95,7 @@ obj = $(patsubst %.c,$(B)/%.o,$(patsubst $(B)/%,%,$(1)))
 
 GEN_OBJS := $(call obj,$(GEN_SRCS) $(GEN_GENERATED))
 SHARED_OBJS := $(call obj,$(SHARED_SRCS) generated/mcpg_schema.c)
-MCC_OBJS := $(call obj,$(MCC_SRCS))
+MCC_OBJS := $(call obj,$(MCC_SRCS)) $(B)/compiler/embed.o
 MCPG_OBJS := $(call obj,$(MCPG_SRCS))
 
 LIBMCC := $(B)/libmcc.a
@@ -132,6 +132,16 @@ $(B)/compiler/lex.o: $(B)/compiler/lex.c $(B)/CFLAGS
 	$(QUIET_CC)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(B)/compiler/dsl.o $(B)/compiler/sema.o: $(B)/compiler/parse.h
+
+# Templates, the schema and the JSON Schema are compiled into mcpgc.
+TEMPLATES := $(sort $(wildcard templates/*.yaml))
+$(B)/compiler/embed.c: scripts/embed schema/mcpg.schema generated/mcpg-config.schema.json $(TEMPLATES)
+	@mkdir -p $(B)/compiler
+	$(QUIET_GEN)sh scripts/embed schema/mcpg.schema generated/mcpg-config.schema.json \
+		$(TEMPLATES) > $@
+
+$(B)/compiler/embed.o: $(B)/compiler/embed.c $(B)/CFLAGS
+	$(QUIET_CC)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(LIBMCC): $(GEN_OBJS) $(MCC_OBJS) $(SHARED_OBJS)
 	$(QUIET_AR)rm -f $@ && ar rcs $@ $^
@@ -192,7 +202,8 @@ FUZZ_CC ?= clang-14
 FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 -D_GNU_SOURCE \
 	-Iruntime -Icompiler -Igenerated -I$(B)/compiler $(PKG_CFLAGS)
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
-FUZZ_SRCS = $(GEN_SRCS) $(GEN_GENERATED) $(MCC_SRCS) $(SHARED_SRCS) generated/mcpg_schema.c
+FUZZ_SRCS = $(GEN_SRCS) $(GEN_GENERATED) $(MCC_SRCS) $(B)/compiler/embed.c \
+	$(filter-out runtime/main.c,$(wildcard runtime/*.c)) generated/mcpg_schema.c
 
 $(B)/fuzz/%: tests/fuzz/%.c $(FUZZ_SRCS) $(B)/compiler/parse.h
 	@mkdir -p $(dir $@)

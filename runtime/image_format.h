@@ -21,7 +21,9 @@
  *       32     8  schema hash (MCPG_SCHEMA_HASH of the schema the image was built from)
  *       40     4  section count (<= MCPG_IMG_MAX_SECTIONS)
  *       44     4  reserved, 0
- *       48     8  section table offset (8-aligned, at or after the header)
+ *       48     8  section table offset (8-aligned, at or after the header;
+ *                 the writer puts the table right after the header and
+ *                 readers of major 1 require offset == header size)
  *       56    32  SHA-256 of the whole file, computed with these 32 bytes as zero
  *       88    40  reserved, 0
  *
@@ -35,7 +37,11 @@
  *       16     8  size of the section in bytes
  *
  * Sections do not overlap, lie after the table, and appear in the table in
- * file order.  Unknown optional sections are skipped.
+ * file order.  Unknown optional sections are skipped.  Every byte of the file
+ * that is not header, table or a section is padding and must be zero; the
+ * writer ends the file on an 8-byte boundary.  The writer emits STRS and
+ * DATA always and the other sections only when they are not empty, in id
+ * order, all flagged required.
  *
  * STRS: the string pool.  A sequence of entries, each
  *        u32 len, len bytes (no NUL among them), one NUL byte, zero padding
@@ -61,6 +67,10 @@
  *                    element type, stride = its size rounded to its alignment
  *     map            like list; each entry is u32 key strref then the value
  *                    slot, stride rounded to the entry alignment
+ *                    (the value starts at 4 when its alignment is 1 or 4,
+ *                    at 8 when it is 8; keys are pool strrefs, never 0)
+ *   An empty list or map has ref 0; a non-empty one points at an 8-aligned
+ *   array of count * stride bytes inside DATA.
  *   A record with optional scalar fields begins with a u64 "set" bitmask.
  *   Every record starts on an 8-byte boundary; its size is a multiple of 8.
  *   The writer never shares a record or array between two references, so the
@@ -71,6 +81,11 @@
  * SEGS: template segments, an array of struct mcpg_img_seg.
  * EXPR: compiled allow_if expressions, an array of struct mcpg_img_expr.
  * CODE: expression bytecode, referenced by EXPR entries.
+ * TOKS: an array of MCPG_IMG_TOK_SIZE-byte SHA-256 digests of API tokens.
+ *
+ * In IPOL, TMPL and SEGS every strref is a pool strref (bit 31 clear); the
+ * src of IPOL/TMPL/EXPR and the str of a segment are never 0.  IPOL segments
+ * are MCPG_SEG_LIT or MCPG_SEG_ENV only.
  */
 #ifndef MCPG_IMAGE_FORMAT_H
 #define MCPG_IMAGE_FORMAT_H
@@ -92,6 +107,12 @@
 #define MCPG_IMG_ALIGN 8
 /* Images are addressed with u32 offsets inside each section. */
 #define MCPG_IMG_MAX_SECTION_SIZE 0x7fffffffu
+/* A strref with this bit set indexes IPOL (see STRS above). */
+#define MCPG_STRREF_IPOL 0x80000000u
+/* DATA ref of the root record. */
+#define MCPG_IMG_ROOT_REF 8
+/* Size of one TOKS entry (a SHA-256 digest). */
+#define MCPG_IMG_TOK_SIZE 32
 
 /* Header field offsets (see the table above). */
 #define MCPG_HDR_MAGIC 0

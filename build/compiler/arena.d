@@ -1,0 +1,2 @@
+build/compiler/arena.o: compiler/arena.c compiler/arena.h
+compiler/arena.h:

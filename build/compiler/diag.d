@@ -1,0 +1,2 @@
+build/compiler/diag.o: compiler/diag.c compiler/diag.h
+compiler/diag.h:

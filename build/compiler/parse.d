@@ -1,0 +1,2 @@
+build/compiler/parse.o: build/compiler/parse.c compiler/sema.h
+compiler/sema.h:

@@ -1,0 +1,3 @@
+build/generated/mcpg_schema.o: generated/mcpg_schema.c \
+ runtime/schema_desc.h
+runtime/schema_desc.h:

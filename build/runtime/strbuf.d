@@ -1,0 +1,2 @@
+build/runtime/strbuf.o: runtime/strbuf.c runtime/strbuf.h
+runtime/strbuf.h:
