@@ -130,6 +130,14 @@ check_string(struct mcc_pctx *ctx, const unsigned char *p, const unsigned char *
 int
 mcc_lex(struct mcc_pctx *ctx, struct mcc_tok *t)
 {
+	if (ctx->semi_next) {
+		/* An unterminated string ran to the end of its line, over the ';'
+		 * that likely ended the member: supply it, so the parser resumes
+		 * with the next line instead of skipping to the next ';'. */
+		ctx->semi_next = 0;
+		ctx->tok = ctx->cur;
+		return tok(ctx, t, TK_SEMI);
+	}
 	for (;;) {
 		ctx->tok = ctx->cur;
 	/*!re2c
@@ -184,6 +192,7 @@ mcc_lex(struct mcc_pctx *ctx, struct mcc_tok *t)
 		["] schar* [\\]? {
 			tok(ctx, t, TK_ILLEGAL);
 			mcc_sema_error(ctx, t, "unterminated string");
+			ctx->semi_next = 1;
 			return TK_ILLEGAL;
 		}
 

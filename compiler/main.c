@@ -468,8 +468,8 @@ cmd_gen(int argc, char **argv)
 	s = mcc_schema_load(schema, &d);
 	if (!s)
 		rc = d.nerrors && d.v[0].loc.file ? EXIT_INVALID : EXIT_USAGE;
-	else if (mcc_gen(s, schema, out, &d))
-		rc = EXIT_USAGE;
+	else
+		rc = mcc_gen(s, schema, out, &d); /* 0 ok, 1 schema, 2 I/O */
 	mcc_diag_release(&d);
 	return rc;
 }

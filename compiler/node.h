@@ -72,9 +72,14 @@ struct mcc_pair {
 };
 
 struct mcc_node {
-	enum mcc_node_kind kind;
-	enum mcc_scalar_type type;   /* MCC_N_SCALAR; MCC_T_NULL for MCC_N_NULL */
-	enum mcc_scalar_style style; /* MCC_N_SCALAR, MCC_N_NULL */
+	/*
+	 * The three enums are kept in a byte each, so that a node takes 64
+	 * bytes: a config with 100,000 tools has millions of nodes.
+	 */
+	unsigned char kind;          /* enum mcc_node_kind */
+	unsigned char type;          /* enum mcc_scalar_type: MCC_N_SCALAR;
+					MCC_T_NULL for MCC_N_NULL */
+	unsigned char style;         /* enum mcc_scalar_style: MCC_N_SCALAR, MCC_N_NULL */
 	int layer;                   /* index of the file layer that set it */
 	/*
 	 * Where the value is written, 1-based, columns in bytes:
@@ -91,7 +96,8 @@ struct mcc_node {
 	/*
 	 * Scalars and nulls: the text, NUL-terminated, `len` bytes (the loader
 	 * rejects NUL bytes and invalid UTF-8).  A null keeps what was written
-	 * ("~", "null", ""), so messages can quote it.
+	 * ("~", "null", ""), so messages can quote it.  "" for collections.
+	 * Equal key texts of one file share their string.
 	 */
 	const char *text;
 	size_t len;

@@ -12,10 +12,11 @@
  * (NAME, NAME(ARGS) or = LITERAL), so attribute words are not keywords.
  *
  * Error recovery: a bad member is skipped up to its ';', a bad body is
- * closed at its '}', and a bad declaration is skipped up to a ';' or over
- * the next body.  After a member has been skipped the parser reports errors
- * again at once (lemon would otherwise stay quiet for three tokens), so one
- * bad field does not hide an error in the next.
+ * closed at its '}', and a bad declaration is skipped up to a ';' or to the
+ * '{' of its body, whose members are then checked.  After such a skip the
+ * parser reports errors again at once (lemon would otherwise stay quiet for
+ * three tokens), so one bad field does not hide an error in the next.  The
+ * lexer ends the member after an unterminated string (see lex.re).
  */
 
 %name mcc_parser
@@ -56,7 +57,11 @@ decl ::= ENUM IDENT(N) doc(D) body(B).      { mcc_sema_decl(ctx, MCC_D_ENUM, &N,
 decl ::= STRUCT IDENT(N) doc(D) body(B).    { mcc_sema_decl(ctx, MCC_D_STRUCT, &N, NULL, NULL, D, B); }
 decl ::= UNION IDENT(N) ON IDENT(T) nest(K) doc(D) body(B). { mcc_sema_decl(ctx, MCC_D_UNION, &N, &T, &K, D, B); }
 decl ::= error SEMI.
-decl ::= error body.
+decl ::= error LBRACE recovered members RBRACE.
+decl ::= error LBRACE recovered members error RBRACE.
+
+/* Past a bad declaration's header: the body is checked afresh. */
+recovered ::= .                             { recovered(yypParser); }
 
 %type nest { struct mcc_tok }
 nest(A) ::= .                               { A = MCC_NOTOK; }
@@ -169,7 +174,8 @@ comma ::= COMMA.
  */
 
 %code {
-/* After a member was skipped up to its ';', report the next error at once. */
+/* After a member was skipped up to its ';', or a declaration up to its
+ * '{', report the next error at once. */
 static void
 recovered(struct yyParser *p)
 {

@@ -503,13 +503,6 @@ struct sitem { /* an enum value or a union variant */
 	struct mcc_member *m;
 };
 
-/* unique(FIELD) is checked once every struct's fields are known. */
-struct unique_ref {
-	uint32_t field; /* the list field */
-	uint16_t elem;  /* its element struct */
-	struct mcc_tok key;
-};
-
 struct frame {
 	uint16_t type;
 	uint32_t field;
@@ -529,8 +522,6 @@ struct sema {
 	uint32_t nunions, aunions;
 	struct mcpg_rule *rules;
 	uint32_t nrules, arules;
-	struct unique_ref *uniques;
-	uint32_t nuniques, auniques;
 	struct frame *frames; /* layout: the path of inline struct fields */
 	uint32_t nframes, aframes;
 	uint16_t root;
@@ -574,6 +565,7 @@ static const struct {
 };
 
 #define NPRIM (sizeof(primitives) / sizeof(primitives[0]))
+#define T_JSON 5 /* the type index of json: after none, bool, int, uint, string */
 
 static int
 is_scalar(int kind)
@@ -861,7 +853,8 @@ check_item(struct sema *S, const char *what, const struct mcc_decl *d,
 		}
 	}
 	if (!*text)
-		mcc_sema_error(ctx, &m->spelling->at, "empty spelling for %s '%s'", what, name);
+		mcc_sema_error(ctx, &m->spelling->at, "empty spelling for %s %s '%s'", owner,
+			       what, name);
 	if (!m->doc)
 		mcc_sema_error(ctx, &m->name, "%s %s '%s' has no doc string", owner, what,
 			       name);
@@ -1090,6 +1083,36 @@ range_bounds(struct fctx *F, const struct mcc_arg *a, int64_t *lo, int64_t *hi)
 	return 0;
 }
 
+/*
+ * unique(KEY) on a list of struct `elem`: KEY must be a scalar field of it.
+ * The struct may come later in the schema, so this looks at its
+ * declaration rather than at its fields in the tables.
+ */
+static int
+unique_key(struct fctx *F, uint16_t elem, const struct mcc_tok *key)
+{
+	struct sema *S = F->S;
+	const struct mcc_member *m = find_member(S->types[elem].decl, tokdup(key));
+	const struct mcc_texpr *te = m ? m->type : NULL;
+	uint16_t t;
+
+	if (!m) {
+		mcc_sema_error(S->ctx, key, "unknown field '%.*s' in unique(%.*s)", key->len,
+			       key->s, key->len, key->s);
+		return -1;
+	}
+	if (te && te->kind == MCC_TE_OPT)
+		te = te->sub;
+	t = te && te->kind == MCC_TE_NAME ? find_named(S, &te->at) : 0;
+	if (!is_scalar(ty(S, t)->kind) || ty(S, t)->kind == MCPG_K_JSON) {
+		mcc_sema_error(S->ctx, key, "field '%.*s' in unique(%.*s) is not a scalar",
+			       key->len, key->s, key->len, key->s);
+		return -1;
+	}
+	F->sf->f.unique_field = tokdup(key);
+	return 0;
+}
+
 static void
 attributes(struct fctx *F)
 {
@@ -1124,8 +1147,12 @@ attributes(struct fctx *F)
 			continue;
 		}
 		if (!args_ok(id, a)) {
-			mcc_sema_error(ctx, &a->name, "invalid arguments for '%s': write %s",
-				       attr_names[id], attr_usage[id]);
+			if (!strchr(attr_usage[id], '('))
+				mcc_sema_error(ctx, &a->name, "'%s' takes no arguments",
+					       attr_names[id]);
+			else
+				mcc_sema_error(ctx, &a->name, "invalid arguments for '%s': write %s",
+					       attr_names[id], attr_usage[id]);
 			continue;
 		}
 		F->attr[id] = a;
@@ -1217,15 +1244,8 @@ attributes(struct fctx *F)
 				       "'unique' on a list of structs needs a key field, as in unique(name)");
 		} else if (!a && !is_scalar(ek)) {
 			does_not_apply(F, A_UNIQUE);
-		} else {
+		} else if (!a || unique_key(F, ty(S, base)->elem, &a->lo) == 0) {
 			f->flags |= MCPG_F_UNIQUE;
-			if (a) {
-				struct unique_ref *u = PUSH(S, uniques, nuniques, auniques);
-
-				u->field = (uint32_t)(F->sf - S->fields);
-				u->elem = ty(S, base)->elem;
-				u->key = a->lo;
-			}
 		}
 	}
 	if (F->attr[A_PATTERN]) {
@@ -1420,7 +1440,7 @@ lit_json(struct fctx *F, uint16_t t, const struct mcc_lit *x, struct buf *b)
 		 * whenever the default is used.
 		 */
 		if (kind == MCPG_K_STRUCT || kind == MCPG_K_UNION) {
-			t = 5; /* json */
+			t = T_JSON;
 			kind = MCPG_K_JSON;
 		}
 		if (kind != MCPG_K_MAP && kind != MCPG_K_JSON)
@@ -1625,34 +1645,6 @@ do_struct(struct sema *S, struct mcc_decl *d)
 		mcc_sema_error(ctx, &d->name, "struct '%s' has no fields", st->t.name);
 	st->t.first = (uint16_t)first;
 	st->t.count = (uint16_t)(S->nfields - first);
-}
-
-/* unique(FIELD): FIELD must be a scalar field of the element struct. */
-static void
-check_uniques(struct sema *S)
-{
-	for (uint32_t i = 0; i < S->nuniques; i++) {
-		const struct unique_ref *u = &S->uniques[i];
-		const struct mcpg_type *e = ty(S, u->elem);
-		uint32_t j;
-
-		for (j = e->first; j < (uint32_t)e->first + e->count; j++)
-			if (tokeq(&u->key, S->fields[j].f.name))
-				break;
-		if (j == (uint32_t)e->first + e->count) {
-			mcc_sema_error(S->ctx, &u->key, "unknown field '%.*s' in unique(%.*s)",
-				       u->key.len, u->key.s, u->key.len, u->key.s);
-			continue;
-		}
-		int k = ty(S, strip_opt(S, S->fields[j].f.type))->kind;
-		if (!is_scalar(k) || k == MCPG_K_JSON) {
-			mcc_sema_error(S->ctx, &u->key,
-				       "field '%.*s' in unique(%.*s) is not a scalar",
-				       u->key.len, u->key.s, u->key.len, u->key.s);
-			continue;
-		}
-		S->fields[u->field].f.unique_field = S->fields[j].f.name;
-	}
 }
 
 /* ------------------------------------------------------------------------
@@ -1902,7 +1894,6 @@ mcc_sema_resolve(struct mcc_pctx *ctx)
 		else if (d->kind == MCC_D_STRUCT)
 			do_struct(&S, d);
 	}
-	check_uniques(&S);
 	for (uint32_t i = 1; i < S.ntypes && !ctx->d->stopped; i++)
 		if (S.types[i].t.kind == MCPG_K_STRUCT)
 			layout(&S, (uint16_t)i);

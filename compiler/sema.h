@@ -121,6 +121,7 @@ struct mcc_pctx {
 	/* lexer (lex.re) */
 	const unsigned char *cur, *mar, *lim, *tok, *bol;
 	int line;
+	int semi_next;       /* return a ';' next (after an unterminated string) */
 	struct mcc_tok last; /* the token being fed to the parser */
 
 	/* The parser's state stack just before the current token, so a syntax

@@ -273,11 +273,15 @@ check_string(struct ctx *c, const struct mcpg_field *f, const char *path,
 		const char *why = NULL;
 
 		if (mcpg_format_check((enum mcpg_format)f->format, s, f->schemes, &why)) {
+			const char *what = mcpg_format_name((enum mcpg_format)f->format);
+
+			if (!why)
+				why = "not valid here";
 			if (secret)
-				mcc_error(c->d, loc, "'%s': %s", path, why ? why : "bad value");
+				mcc_error(c->d, loc, "'%s': not a valid %s: %s", path, what, why);
 			else
-				mcc_error(c->d, loc, "'%s': '%s' %s", path, s,
-					  why ? why : "is not valid here");
+				mcc_error(c->d, loc, "'%s': '%s' is not a valid %s: %s", path, s,
+					  what, why);
 		}
 	}
 }

@@ -181,17 +181,19 @@ is_int(const char *s, size_t len)
 static int
 is_special_float(const char *s, size_t len)
 {
-	static const char *const words[] = { ".inf", ".Inf", ".INF", ".nan", ".NaN", ".NAN" };
+	static const char *const inf[] = { ".inf", ".Inf", ".INF" };
+	static const char *const nan[] = { ".nan", ".NaN", ".NAN" };
 
-	for (size_t i = 0; i < 6; i++) {
-		const char *w = words[i];
-		size_t wl = strlen(w), off = 0;
-
-		if (i < 3 && len == wl + 1 && (s[0] == '-' || s[0] == '+'))
-			off = 1;
-		if (len == wl + off && !memcmp(s + off, w, wl))
-			return 1;
-	}
+	if (len == 5 && (s[0] == '-' || s[0] == '+'))
+		s++, len--;
+	else if (len == 4)
+		for (size_t i = 0; i < 3; i++)
+			if (!memcmp(s, nan[i], 4))
+				return 1;
+	if (len == 4)
+		for (size_t i = 0; i < 3; i++)
+			if (!memcmp(s, inf[i], 4))
+				return 1;
 	return 0;
 }
 
@@ -230,18 +232,25 @@ is_float(const char *s, size_t len)
 	return i == len;
 }
 
+struct word {
+	const char *text;
+	size_t len;
+};
+
+#define WORD(s) { s, sizeof(s) - 1 }
+
 static int
-is_word(const char *s, size_t len, const char *const *words, size_t n)
+is_word(const char *s, size_t len, const struct word *words, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		if (strlen(words[i]) == len && !memcmp(s, words[i], len))
+		if (words[i].len == len && !memcmp(s, words[i].text, len))
 			return 1;
 	return 0;
 }
 
-static const char *const null_words[] = { "~", "null", "Null", "NULL" };
-static const char *const true_words[] = { "true", "True", "TRUE" };
-static const char *const false_words[] = { "false", "False", "FALSE" };
+static const struct word null_words[] = { WORD("~"), WORD("null"), WORD("Null"), WORD("NULL") };
+static const struct word bool_words[] = { WORD("true"), WORD("True"), WORD("TRUE"),
+					  WORD("false"), WORD("False"), WORD("FALSE") };
 
 enum mcc_scalar_type
 mcc_plain_type(const char *text, size_t len)
@@ -256,7 +265,7 @@ mcc_plain_type(const char *text, size_t len)
 	}
 	if (!len || is_word(text, len, null_words, 4))
 		return MCC_T_NULL;
-	if (is_word(text, len, true_words, 3) || is_word(text, len, false_words, 3))
+	if (is_word(text, len, bool_words, 6))
 		return MCC_T_BOOL;
 	if (is_int(text, len))
 		return MCC_T_INT;
@@ -552,6 +561,7 @@ struct loader {
 	size_t nframes, aframes;
 	struct anchor *anchors;
 	size_t nanchors, aanchors;
+	struct mcc_strmap keytext; /* key texts, stored once */
 	struct mcc_node *root;
 	int ndocs;
 	int failed;             /* no tree will come out of this */
@@ -964,10 +974,20 @@ on_scalar(struct loader *L, struct fy_event *ev)
 	size_t len = 0;
 	const char *text = fy_token_get_text(ev->scalar.value, &len);
 
+	struct frame *f = top(L);
+
 	n->style = fs >= FYSS_PLAIN && fs < FYSS_MAX ? styles[fs] : MCC_STYLE_PLAIN;
 	if (!text)
-		len = 0;
-	n->text = mcc_strndup(text ? text : "", len);
+		text = "", len = 0;
+	if (f && f->node->kind == MCC_N_MAP && !f->key) {
+		/* A key: configs repeat a few key names many times. */
+		if (!(n->text = mcc_strmap_get(&L->keytext, text, len))) {
+			n->text = mcc_strndup(text, len);
+			mcc_strmap_put(&L->keytext, n->text, len, (void *)n->text);
+		}
+	} else {
+		n->text = mcc_strndup(text, len);
+	}
 	n->len = len;
 	n->loc = scalar_loc(L, ev, n->style);
 	/* Reported, then cut, so text and len always agree. */
@@ -1353,7 +1373,17 @@ check_input(struct loader *L)
 		size_t n = 1;
 
 		if (c >= 0x20 && c < 0x80) {
+			/* printable ASCII, eight bytes at a time where possible */
+			uint64_t w;
+
 			i++;
+			while (i + 8 <= L->len) {
+				memcpy(&w, s + i, 8);
+				if ((w & 0x8080808080808080u) ||
+				    ((w - 0x2020202020202020u) & ~w & 0x8080808080808080u))
+					break;
+				i += 8;
+			}
 			continue;
 		}
 
@@ -1468,6 +1498,7 @@ mcc_yaml_load_string(const char *name, const char *text, size_t len, int layer,
 	free(L.frames);
 	free(L.vals);
 	free(L.anchors);
+	mcc_strmap_release(&L.keytext);
 	if (syntax || L.failed || d->stopped)
 		return NULL;
 	if (!L.root || L.root->kind == MCC_N_NULL)

@@ -671,11 +671,11 @@ _Static_assert(offsetof(struct mcpg_tool, backend) == 44, "tool.backend");
 
 /* MCP tool annotations (hints, not enforced). */
 struct mcpg_tool_annotations {
-	uint64_t set;        /* bit set_bit of each optional scalar: it was set */
-	uint8_t read_only;   /* bool?: The tool does not modify anything (readOnlyHint). */
-	uint8_t destructive; /* bool?: The tool may destroy data (destructiveHint). */
-	uint8_t idempotent;  /* bool?: Repeating a call has no further effect (idempotentHint). */
-	uint8_t open_world;  /* bool?: The tool reaches outside systems (openWorldHint). */
+	uint64_t set;        /* 1 << set bit: that optional scalar was set */
+	uint8_t read_only;   /* bool?, set bit 0: The tool does not modify anything (readOnlyHint). */
+	uint8_t destructive; /* bool?, set bit 1: The tool may destroy data (destructiveHint). */
+	uint8_t idempotent;  /* bool?, set bit 2: Repeating a call has no further effect (idempotentHint). */
+	uint8_t open_world;  /* bool?, set bit 3: The tool reaches outside systems (openWorldHint). */
 	uint8_t _pad0[4];
 };
 _Static_assert(sizeof(struct mcpg_tool_annotations) == 16, "struct mcpg_tool_annotations");
@@ -798,7 +798,7 @@ _Static_assert(offsetof(struct mcpg_mock_backend, passthrough) == 17, "mock_back
 
 /* backend.kind: http. */
 struct mcpg_http_backend {
-	uint64_t set;                           /* bit set_bit of each optional scalar: it was set */
+	uint64_t set;                           /* 1 << set bit: that optional scalar was set */
 	uint64_t max_response_bytes;            /* uint: Largest response body accepted; a longer one is a tool... */
 	uint64_t timeout_ms;                    /* uint: Deadline of one attempt, connection included. */
 	uint32_t url;                           /* template: Request URL. */
@@ -806,7 +806,7 @@ struct mcpg_http_backend {
 	struct mcpg_list expected_status_codes; /* [uint]: Statuses (100..599) that count as success; any other is... */
 	uint8_t method;                         /* http_method: get sends arguments as query parameters, post as a... */
 	uint8_t require_json_response;          /* bool: Treat a body that is not JSON as a tool error. */
-	uint8_t allow_private_backends;         /* bool?: Let this binding reach loopback, link-local and private... */
+	uint8_t allow_private_backends;         /* bool?, set bit 0: Let this binding reach loopback, link-local... */
 	uint8_t _pad0[1];
 };
 _Static_assert(sizeof(struct mcpg_http_backend) == 48, "struct mcpg_http_backend");

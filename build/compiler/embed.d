@@ -1,2 +1,0 @@
-build/compiler/embed.o: build/compiler/embed.c compiler/embed.h
-compiler/embed.h:

@@ -1,2 +1,0 @@
-build/compiler/parse.o: build/compiler/parse.c compiler/sema.h
-compiler/sema.h:

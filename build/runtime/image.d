@@ -1,5 +1,0 @@
-build/runtime/image.o: runtime/image.c runtime/image.h \
- runtime/image_format.h runtime/schema_desc.h
-runtime/image.h:
-runtime/image_format.h:
-runtime/schema_desc.h:
