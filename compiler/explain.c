@@ -187,8 +187,9 @@ bound(int64_t v, int64_t none)
 	return v == none ? "" : mcc_printf("%" PRId64, v);
 }
 
+/* `elem`: for one element of f's list or map, without the list's own. */
 static const char *
-constraints_text(const struct ex *x, const struct mcpg_field *f)
+constraints_text(const struct ex *x, const struct mcpg_field *f, int elem)
 {
 	uint16_t leaf = f->type;
 	const char *s = "";
@@ -200,7 +201,7 @@ constraints_text(const struct ex *x, const struct mcpg_field *f)
 		s = mcc_printf("%s %s..%s",
 			       T(x, leaf)->kind == MCPG_K_STRING ? "length" : "range",
 			       bound(f->min, INT64_MIN), bound(f->max, INT64_MAX));
-	if (f->flags & MCPG_F_HAS_ITEMS)
+	if ((f->flags & MCPG_F_HAS_ITEMS) && !elem)
 		s = mcc_printf("%s%sitems %u..%s", s, *s ? ", " : "", f->items_min,
 			       f->items_max ? mcc_printf("%u", f->items_max) : "");
 	if (f->flags & MCPG_F_NONEMPTY)
@@ -211,7 +212,7 @@ constraints_text(const struct ex *x, const struct mcpg_field *f)
 		s = mcc_printf("%s%spattern %s", s, *s ? ", " : "", f->pattern);
 	if (f->schemes)
 		s = mcc_printf("%s%sschemes %s", s, *s ? ", " : "", f->schemes);
-	if (f->flags & MCPG_F_UNIQUE)
+	if ((f->flags & MCPG_F_UNIQUE) && !elem)
 		s = mcc_printf("%s%sunique%s%s", s, *s ? ", " : "",
 			       f->unique_field ? " by " : "",
 			       f->unique_field ? f->unique_field : "");
@@ -436,9 +437,9 @@ key_list(struct ex *x, const char *const *names, const char *const *docs, size_t
 	}
 }
 
-/* The struct's keys, under a "keys:" line. */
+/* The struct's keys, one per line. */
 static void
-struct_keys(struct ex *x, uint16_t type, const char *label)
+struct_keys(struct ex *x, uint16_t type)
 {
 	const struct mcpg_type *t = T(x, type);
 	const char **names = mcc_alloc((t->count + 1) * sizeof(*names));
@@ -448,7 +449,8 @@ struct_keys(struct ex *x, uint16_t type, const char *label)
 		names[i] = x->s->fields[t->first + i].name;
 		docs[i] = x->s->fields[t->first + i].doc;
 	}
-	line(x, label, t->count ? "" : "(none)");
+	if (!t->count)
+		fputs("    (none)\n", x->out);
 	key_list(x, names, docs, t->count, -1);
 }
 
@@ -513,7 +515,7 @@ field_lines(struct ex *x, const struct pos *p, int show_default)
 		line(x, "flags:", p->elem ? mcc_printf("%s (of '%s')", s, f->name) : s);
 	if (show_default)
 		line(x, "default:", f->dflt ? json_text(f->dflt) : "none");
-	if (*(s = constraints_text(x, f)))
+	if (*(s = constraints_text(x, f, p->elem)))
 		wrapped(x, "constraints:", s);
 }
 
@@ -534,7 +536,7 @@ print_leaf(struct ex *x, const struct pos *p)
 
 	if (p->variant)
 		line(x, "variant:", p->variant);
-	line(x, "type:", phrase(x, p->type, p->f, 1));
+	wrapped(x, "type:", phrase(x, p->type, p->f, 1));
 	field_lines(x, p, !p->elem);
 	wrapped(x, "doc:", doc_of(x, p, p->type));
 	value_section(x, p, secret);
@@ -547,7 +549,7 @@ print_struct(struct ex *x, const struct pos *p)
 
 	if (p->variant)
 		line(x, "variant:", p->variant);
-	line(x, "type:", phrase(x, p->type, p->f, 1));
+	wrapped(x, "type:", phrase(x, p->type, p->f, 1));
 	field_lines(x, p, 0);
 	wrapped(x, "doc:", doc_of(x, p, type));
 	/* Only an optional record can be absent; an inline one always exists. */
@@ -559,7 +561,8 @@ print_struct(struct ex *x, const struct pos *p)
 			line(x, "value:", p->dnode ? "not set; present in the default"
 						   : "not set; absent");
 	}
-	struct_keys(x, type, "keys:");
+	fputs("  keys:\n", x->out);
+	struct_keys(x, type);
 }
 
 /* The variant the tree (or a default) selects for union `utype`, or -1. */
@@ -598,7 +601,7 @@ print_union(struct ex *x, const struct pos *p)
 	const struct mcc_node *udn = p->in_body ? p->udnode : p->dnode;
 	int sel = selected(x, type, un ? un : udn);
 
-	line(x, "type:", phrase(x, p->type, p->f, 1));
+	wrapped(x, "type:", phrase(x, p->type, p->f, 1));
 	if (p->in_body)
 		line(x, "holds:", mcc_printf("the keys of the variant that '%s.%s' selects",
 					     p->upath, u->tag_key));
@@ -611,6 +614,10 @@ print_union(struct ex *x, const struct pos *p)
 			line(x, "value:", mcc_printf("%s %s, set at %s (layer %d: %s)", u->tag_key,
 						     summary(tag, 0), where(tag), tag->layer + 1,
 						     tag->loc.file));
+		else if (sel >= 0 && p->dfrom && strcmp(p->dfrom, p->path))
+			line(x, "value:", mcc_printf("not set; default %s %s (from the default "
+						     "of '%s')", u->tag_key,
+						     x->s->variants[t->first + sel].text, p->dfrom));
 		else if (sel >= 0)
 			line(x, "value:", mcc_printf("not set; default %s %s", u->tag_key,
 						     x->s->variants[t->first + sel].text));
@@ -621,15 +628,14 @@ print_union(struct ex *x, const struct pos *p)
 		names[i] = x->s->variants[t->first + i].text;
 		docs[i] = x->s->variants[t->first + i].doc;
 	}
-	line(x, "variants:", mcc_printf("(%s: ...)%s", u->tag_key,
-					sel >= 0 ? ", * selected" : ""));
+	fprintf(x->out, "  variants:%s\n", sel >= 0 ? " (* selected)" : "");
 	key_list(x, names, docs, t->count, sel);
 	if (sel >= 0 && x->s->variants[t->first + sel].type) {
 		const char *under = u->nest_key && !p->in_body
 					    ? mcc_printf(", under '%s'", u->nest_key) : "";
 
 		fprintf(x->out, "  keys of %s%s:\n", names[sel], under);
-		struct_keys(x, x->s->variants[t->first + sel].type, NULL);
+		struct_keys(x, x->s->variants[t->first + sel].type);
 	}
 }
 
@@ -638,7 +644,7 @@ print_tag(struct ex *x, const struct pos *p)
 {
 	const struct mcpg_type *t = T(x, p->tag_union);
 
-	line(x, "type:", mcc_printf("string: %s (selects the variant)", choices(x, t)));
+	wrapped(x, "type:", mcc_printf("string: %s (selects the variant)", choices(x, t)));
 	line(x, "flags:", "required when the union is set");
 	wrapped(x, "doc:", t->doc ? t->doc : "");
 	value_section(x, p, 0);

@@ -273,10 +273,21 @@ check_string(struct ctx *c, const struct mcpg_field *f, const char *path,
 		const char *why = NULL;
 
 		if (mcpg_format_check((enum mcpg_format)f->format, s, f->schemes, &why)) {
-			const char *what = mcpg_format_name((enum mcpg_format)f->format);
+			static const char *const words[MCPG_FMT__COUNT] = {
+				[MCPG_FMT_SOCKET_ADDR] = "socket address (host:port)",
+				[MCPG_FMT_URL] = "URL",
+				[MCPG_FMT_ABS_PATH] = "route path",
+				[MCPG_FMT_FILE_PATH] = "file path",
+				[MCPG_FMT_CIDR] = "CIDR",
+				[MCPG_FMT_HOST] = "host",
+			};
+			const char *what = f->format < MCPG_FMT__COUNT && words[f->format]
+						   ? words[f->format] : "value";
 
 			if (!why)
 				why = "not valid here";
+			if (f->schemes && !strcmp(why, "scheme not allowed here"))
+				why = mcc_printf("scheme not allowed (use %s)", f->schemes);
 			if (secret)
 				mcc_error(c->d, loc, "'%s': not a valid %s: %s", path, what, why);
 			else
