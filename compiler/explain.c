@@ -376,10 +376,6 @@ wrapped(struct ex *x, const char *label, const char *text)
 
 	while (*text == ' ')
 		text++;
-	if (!*text) {
-		line(x, label, "");
-		return;
-	}
 	while (*text) {
 		size_t n = strlen(text);
 
@@ -432,8 +428,13 @@ key_list(struct ex *x, const char *const *names, const char *const *docs, size_t
 	for (size_t i = 0; i < nr; i++) {
 		size_t room = WIDTH > 6 + w ? WIDTH - 6 - w : 20;
 
-		fprintf(x->out, "  %s %-*s  %s\n", mark == (int)i ? "*" : " ", (int)w, names[i],
-			brief(docs[i], room));
+		const char *b = brief(docs[i], room);
+
+		if (*b)
+			fprintf(x->out, "  %s %-*s  %s\n", mark == (int)i ? "*" : " ", (int)w,
+				names[i], b);
+		else
+			fprintf(x->out, "  %s %s\n", mark == (int)i ? "*" : " ", names[i]);
 	}
 }
 
@@ -492,7 +493,8 @@ value_section(struct ex *x, const struct pos *p, int secret)
 		dflt = mcc_printf("default %s", summary(p->dnode, secret));
 	if (n) {
 		/* `key: null` in a layer resets the key to its default. */
-		line(x, "value:", mcc_printf("null, reset to the default: %s", dflt));
+		line(x, "value:", p->dnode ? mcc_printf("null: reset to the %s", dflt)
+					   : "null: reset; there is no default, so it is left out");
 		provenance(x, n, secret);
 	} else if (p->missing) {
 		line(x, "value:", mcc_printf("not set (%s); %s", p->missing, dflt));
@@ -868,7 +870,10 @@ step_index(struct ex *x, struct pos *p, unsigned long long index, int any)
 	const char *lpath = p->path;
 
 	if (p->is_tag || t->kind != MCPG_K_LIST) {
-		mcc_error(x->d, MCC_NOLOC, "'%s' is not a list", p->path);
+		if (*p->path)
+			mcc_error(x->d, MCC_NOLOC, "'%s' is not a list", p->path);
+		else
+			mcc_error(x->d, MCC_NOLOC, "the config is a mapping, not a list");
 		return -1;
 	}
 	p->type = t->elem;

@@ -1413,22 +1413,38 @@ check_input(struct loader *L)
 }
 
 /*
- * libfyaml 0.7.12 can corrupt a parser on some syntax errors (fuzzing
- * found `? o:<TAB>?`: fy_fetch_value frees a simple key twice; with the
- * default object recycling that puts it twice on a free list), and
- * fy_parser_destroy() then crashes.  So a parser that stopped on an error
- * is never destroyed: it is kept here, reachable so leak checkers stay
- * quiet.  That costs a few kilobytes per broken file, and mcpgc stops
- * after one run anyway.
+ * libfyaml 0.7.12 corrupts its parser on one syntax error: after a `:`
+ * whose key is a simple key, fy_fetch_value() recycles the key, and when
+ * the tab check that follows fails ("cannot use tab for indentation of
+ * block entry", e.g. `? o:<TAB>?`, found by fuzzing) its error path
+ * recycles it again.  fy_parser_destroy() then crashes on the broken free
+ * list.  Such a parser is never destroyed; it is kept here, reachable, so
+ * leak checkers stay quiet.  That costs a few kilobytes per such file.
  */
 static struct fy_parser **broken_parsers;
 static size_t nbroken, abroken;
 
-static void
-quarantine(struct fy_parser *fyp)
+static int
+parser_is_broken(struct fy_diag *fyd)
 {
-	GROW(broken_parsers, nbroken, abroken);
-	broken_parsers[nbroken++] = fyp;
+	struct fy_diag_error *e;
+	void *it = NULL;
+
+	while ((e = fy_diag_errors_iterate(fyd, &it)))
+		if (e->msg && strstr(e->msg, "cannot use tab for indentation of block entry"))
+			return 1;
+	return 0;
+}
+
+static void
+destroy_parser(struct fy_parser *fyp, struct fy_diag *fyd)
+{
+	if (fy_parser_get_stream_error(fyp) && parser_is_broken(fyd)) {
+		GROW(broken_parsers, nbroken, abroken);
+		broken_parsers[nbroken++] = fyp;
+	} else {
+		fy_parser_destroy(fyp);
+	}
 }
 
 static struct mcc_node *
@@ -1488,10 +1504,8 @@ mcc_yaml_load_string(const char *name, const char *text, size_t len, int layer,
 		if (!L.failed && !d->stopped)
 			report_syntax(&L, fyd);
 		syntax = 1;
-		quarantine(fyp);
-	} else {
-		fy_parser_destroy(fyp);
 	}
+	destroy_parser(fyp, fyd);
 	fy_diag_destroy(fyd);
 	for (size_t i = 0; i < L.nframes; i++)
 		mcc_strmap_release(&L.frames[i].keys);

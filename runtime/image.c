@@ -25,6 +25,8 @@
  */
 #include "image.h"
 
+#include "expr.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -585,6 +587,15 @@ check_seg_range(struct vctx *v, const char *what, uint32_t i, const unsigned cha
 	return 0;
 }
 
+/* Strref check for the bytecode verifier: a pool entry's text, or NULL. */
+static const char *
+code_str(void *ctx, uint32_t ref)
+{
+	const struct vctx *v = ctx;
+
+	return is_pool_ref(v, ref) ? (const char *)v->img->strs + ref + 4 : NULL;
+}
+
 static int
 check_tables(struct vctx *v)
 {
@@ -639,6 +650,15 @@ check_tables(struct vctx *v)
 			return fail(v, MCPG_VERR_CODE_RANGE, file_off(v, e + 8),
 				    "EXPR entry %" PRIu32 ": bytes %" PRIu32 "+%" PRIu32
 				    " of %" PRIu32, i, off, n, img->code_len);
+		{
+			size_t bad = 0;
+			int rc = mcpg_expr_verify(img->code + off, n, code_str, v, &bad);
+
+			if (rc)
+				return fail(v, MCPG_VERR_CODE, file_off(v, img->code + off + bad),
+					    "EXPR entry %" PRIu32 ": %s", i,
+					    mcpg_expr_strerror(rc));
+		}
 	}
 	return 0;
 }

@@ -69,7 +69,8 @@
 	X(LIST_BOUNDS, "list or map out of bounds")                            \
 	X(SET_MASK, "set bit for a field that is not optional")                \
 	X(WORK, "records exceed the records section (shared or overlapping)")  \
-	X(DEPTH, "records nested too deeply")
+	X(DEPTH, "records nested too deeply")                                  \
+	X(CODE, "malformed expression bytecode")
 
 enum mcpg_verify_code {
 #define X(name, text) MCPG_VERR_##name,

@@ -179,7 +179,8 @@ static const struct mcpg_schema sample_schema = {
 /* Variant tags as stored: 1 + variant index. */
 enum { TAG_MOCK = 1, TAG_HTTP = 2, TAG_STDIN = 3 };
 
-static const unsigned char sample_code[5] = { 1, 2, 3, 4, 5 };
+/* (true || false) && true as bytecode: TRUE FALSE OR TRUE AND (runtime/expr.h) */
+static const unsigned char sample_code[5] = { 0x01, 0x02, 0x08, 0x01, 0x07 };
 static const unsigned char sample_tok[MCPG_IMG_TOK_SIZE] = { 0xaa, 0xbb, [31] = 0xcc };
 
 static uint32_t
@@ -283,7 +284,7 @@ sample_build(struct mcc_image *img)
 	mcc_image_put32(img, a + 4, r);
 	mcc_image_put32(img, a + 8, TAG_STDIN);
 
-	/* allow: an expression with 5 bytes of (pretend) bytecode */
+	/* allow: an expression with 5 bytes of bytecode */
 	code = mcc_image_add_code(img, sample_code, sizeof(sample_code));
 	e = mcc_image_add_expr(img, sample_str(img, "\"admins\" in identity.groups"),
 			       sample_str(img, "allow"), code, sizeof(sample_code));

@@ -1,8 +1,10 @@
 /*
- * u-dump.c - `mcpgc dump` against a small hand-written schema: YAML and
- * JSON output, build -> dump -> build gives the same bytes, escapes, "$${",
- * json fields, unions beside and under nest_key, optional values, and
- * redaction of sensitive literals.
+ * u-dump.c - `mcpgc dump` and `mcpgc explain` against a small hand-written
+ * schema.  dump: YAML and JSON output, build -> dump -> build gives the
+ * same bytes, escapes, "$${", json fields, unions beside and under
+ * nest_key, optional values, and redaction of sensitive literals.
+ * explain: provenance across two layers, null resets, defaults of an
+ * enclosing key, union variant keys, redaction, and the key errors.
  *
  * The schema covers every slot kind the walk handles; its layout follows
  * schema/README.md (set mask first, fields placed by alignment, sizes
@@ -35,8 +37,10 @@
 #include "arena.h"
 #include "diag.h"
 #include "dump.h"
+#include "explain.h"
 #include "image.h"
 #include "image_write.h"
+#include "merge.h"
 #include "test.h"
 #include "validate.h"
 #include "yaml.h"
@@ -455,6 +459,192 @@ json_format(void)
 	free(a.buf);
 }
 
+/* ---- explain ------------------------------------------------------------- */
+
+static const char layer1[] =
+	"srv:\n"
+	"  port: 1\n"
+	"  pass: s3cret\n"
+	"cluster:\n"
+	"  kind: redis\n"
+	"  url: redis://x\n"
+	"backs:\n"
+	"  - kind: http\n"
+	"    config:\n"
+	"      url: https://h/\n"
+	"      headers: {A: lit, B: 'x ${env.Q}'}\n"
+	"  - kind: mock\n";
+
+static const char layer2[] =
+	"srv:\n"
+	"  port: 2\n"
+	"  pass: '${env.P}'\n"
+	"  tags: null\n";
+
+static struct mcc_node *
+two_layers(void)
+{
+	struct mcc_diag d;
+	struct mcc_node *a, *b;
+
+	mcc_diag_init(&d, stdout, MCC_DIAG_TEXT);
+	a = mcc_yaml_load_string("base.yaml", layer1, strlen(layer1), 0, &d);
+	b = mcc_yaml_load_string("over.yaml", layer2, strlen(layer2), 1, &d);
+	CHECK(a && b && !d.nerrors);
+	mcc_diag_release(&d);
+	return mcc_merge(a, b);
+}
+
+/* explain's output (malloc'd); *rc its return value, *err the diagnostics. */
+static char *
+explain(const struct mcc_node *tree, const char *key, int *rc, char **err)
+{
+	char *out = NULL, *e = NULL;
+	size_t len = 0, elen = 0;
+	FILE *f = open_memstream(&out, &len), *ef = open_memstream(&e, &elen);
+	struct mcc_diag d;
+
+	mcc_diag_init(&d, ef, MCC_DIAG_TEXT);
+	*rc = mcc_explain(&ds_schema, tree, key, f, &d);
+	mcc_diag_release(&d);
+	fclose(f);
+	fclose(ef);
+	if (err)
+		*err = e;
+	else
+		free(e);
+	return out;
+}
+
+static void
+explain_override(void)
+{
+	int rc;
+	char *out = explain(two_layers(), "srv.port", &rc, NULL);
+
+	CHECK(rc == 0);
+	CHECK_STR(out, "srv.port\n"
+		       "  type:        non-negative integer\n"
+		       "  default:     8080\n"
+		       "  value:       2\n"
+		       "               set at over.yaml:2:9 (layer 2: over.yaml)\n"
+		       "               overrode 1 at base.yaml:2:9\n");
+	free(out);
+}
+
+static void
+explain_redacts(void)
+{
+	struct mcc_node *t = two_layers();
+	int rc;
+	char *out = explain(t, "srv.pass", &rc, NULL);
+
+	CHECK(out && strstr(out, "  flags:       sensitive\n"));
+	CHECK(out && strstr(out, "  value:       \"${env.P}\"\n"
+				 "               set at over.yaml:3:9 (layer 2: over.yaml)\n"
+				 "               overrode <redacted> at base.yaml:3:9\n"));
+	CHECK(out && !strstr(out, "s3cret"));
+	free(out);
+	out = explain(t, "backs[0].config.headers", &rc, NULL);
+	CHECK(out && strstr(out, "  value:       {A: <redacted>, B: \"x ${env.Q}\"}\n"));
+	free(out);
+}
+
+static void
+explain_defaults(void)
+{
+	struct mcc_node *t = two_layers();
+	int rc;
+	char *out = explain(t, "srv.tags", &rc, NULL);
+
+	CHECK(out && strstr(out, "  value:       null: reset to the default [\"a\", \"b\"]\n"
+				 "               set at over.yaml:4:9 (layer 2: over.yaml)\n"));
+	free(out);
+	out = explain(t, "srv.tags[1]", &rc, NULL);
+	CHECK(out && strstr(out, "  value:       not set; default \"b\" (from the default of "
+				 "'srv.tags')\n"));
+	free(out);
+	out = explain(NULL, "srv.addr", &rc, NULL);
+	CHECK(out && strstr(out, "  value:       not set; default \"127.0.0.1:1\"\n"));
+	free(out);
+	out = explain(t, "tls.cert", &rc, NULL);
+	CHECK(out && strstr(out, "  flags:       required\n  default:     none\n"
+				 "  value:       not set; no default\n"));
+	free(out);
+	out = explain(t, "tls", &rc, NULL);
+	CHECK(out && strstr(out, "  type:        struct tlss, optional\n"));
+	CHECK(out && strstr(out, "  value:       not set; absent\n  keys:\n    cert\n"));
+	free(out);
+}
+
+static void
+explain_unions(void)
+{
+	struct mcc_node *t = two_layers();
+	int rc;
+	char *out = explain(t, "cluster.url", &rc, NULL);
+
+	CHECK(out && strstr(out, "cluster.url\n  variant:     kind: redis\n"));
+	free(out);
+	out = explain(t, "backs[1].config.url", &rc, NULL);
+	CHECK(out && strstr(out, "  variant:     kind: http (not the selected mock)\n"));
+	CHECK(out && strstr(out, "  value:       not applicable: 'backs[1].kind' is 'mock', "
+				 "which has no 'url'\n"));
+	free(out);
+	out = explain(t, "backs[5].config.resp", &rc, NULL);
+	CHECK(out && strstr(out, "  variant:     kind: mock ('backs[5].kind' is not set)\n"));
+	CHECK(out && strstr(out, "  value:       not set ('backs' has 2 items); default null\n"));
+	free(out);
+	out = explain(t, "backs[0].kind", &rc, NULL);
+	CHECK(out && strstr(out, "  type:        string: mock | http | none (selects the "
+				 "variant)\n"));
+	CHECK(out && strstr(out, "  value:       \"http\"\n"));
+	free(out);
+	out = explain(t, "backs[].config.url", &rc, NULL);
+	CHECK(rc == 0 && out && !strstr(out, "value:"));
+	free(out);
+	out = explain(t, "backs[0]", &rc, NULL);
+	CHECK(out && strstr(out, "  variants: (* selected)\n    mock\n  * http\n    none\n"
+				 "  keys of http, under 'config':\n    url\n    headers\n"));
+	free(out);
+}
+
+static void
+explain_errors(void)
+{
+	static const struct {
+		const char *key, *err;
+	} cases[] = {
+		{ "srv.prt", "mcpgc: error: unknown key 'prt' in 'srv' (did you mean 'port'?)\n" },
+		{ "srvv", "mcpgc: error: unknown key 'srvv' (did you mean 'srv'?)\n" },
+		{ "cluster.pasword",
+		  "mcpgc: error: unknown key 'pasword' in 'cluster' (did you mean 'password'?)\n" },
+		{ "backs[0].url",
+		  "mcpgc: error: unknown key 'url' in 'backs[0]' (did you mean 'config.url'?)\n" },
+		{ "backs[0].config.zzz", "mcpgc: error: unknown key 'zzz' in 'backs[0].config'\n" },
+		{ "backs.x", "mcpgc: error: 'backs' is a list: use 'backs[N].x' or 'backs[].x'\n" },
+		{ "srv.port.x",
+		  "mcpgc: error: 'srv.port' is a non-negative integer and has no key 'x'\n" },
+		{ "srv[0]", "mcpgc: error: 'srv' is not a list\n" },
+		{ "a..b", "mcpgc: error: malformed key 'a..b'\n" },
+		{ "srv.", "mcpgc: error: malformed key 'srv.'\n" },
+		{ "backs[0]x", "mcpgc: error: malformed key 'backs[0]x'\n" },
+		{ "", "mcpgc: error: malformed key ''\n" },
+	};
+	struct mcc_node *t = two_layers();
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int rc;
+		char *err, *out = explain(t, cases[i].key, &rc, &err);
+
+		CHECK(rc == -1);
+		CHECK_STR(out, "");
+		CHECK_STR(err, cases[i].err);
+		free(out);
+		free(err);
+	}
+}
+
 int
 main(void)
 {
@@ -463,6 +653,11 @@ main(void)
 	TEST(scalars_roundtrip);
 	TEST(defaults_only);
 	TEST(json_format);
+	TEST(explain_override);
+	TEST(explain_redacts);
+	TEST(explain_defaults);
+	TEST(explain_unions);
+	TEST(explain_errors);
 	mcc_arena_free_all();
 	return test_done();
 }

@@ -804,6 +804,22 @@ ipol_src_bad(struct sample *s)
 	fix_digest(s);
 }
 
+/* An opcode byte that is not an instruction: the bytecode verifier runs. */
+static void
+code_bad_opcode(struct sample *s)
+{
+	s->buf[section_off(s, MCPG_SEC_CODE, NULL)] = 0xee;
+	fix_digest(s);
+}
+
+/* A valid program that leaves two values on the stack. */
+static void
+code_two_results(struct sample *s)
+{
+	s->buf[section_off(s, MCPG_SEC_CODE, NULL) + 4] = 0x01;
+	fix_digest(s);
+}
+
 static void
 code_range(struct sample *s)
 {
@@ -1206,6 +1222,8 @@ main(void)
 	CORRUPT(seg_range_overflow, MCPG_VERR_SEG_RANGE, NULL);
 	CORRUPT(ipol_src_bad, MCPG_VERR_STRREF, "IPOL entry 0");
 	CORRUPT(code_range, MCPG_VERR_CODE_RANGE, NULL);
+	CORRUPT(code_bad_opcode, MCPG_VERR_CODE, NULL);
+	CORRUPT(code_two_results, MCPG_VERR_CODE, NULL);
 	CORRUPT(data_head, MCPG_VERR_DATA_HEAD, NULL);
 	CORRUPT(bool_value, MCPG_VERR_BOOL, "at 'debug'");
 	CORRUPT(enum_out_of_range, MCPG_VERR_ENUM, "at 'color'");

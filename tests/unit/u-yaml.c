@@ -555,7 +555,7 @@ syntax_other(void)
 	expect_fail("a: b\n- c\n", "t.yaml:2:1: error: did not find expected key\n");
 }
 
-/* Found by fuzzing: libfyaml corrupts its parser here (see quarantine()). */
+/* Found by fuzzing: libfyaml corrupts its parser here (see destroy_parser()). */
 static void
 syntax_error_that_breaks_libfyaml(void)
 {
