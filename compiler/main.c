@@ -386,9 +386,12 @@ cmd_dump(int argc, char **argv)
 		fprintf(stderr, "mcpgc: error: %s: %s\n", path, err.msg);
 		return err.code == MCPG_VERR_IO ? EXIT_USAGE : EXIT_INVALID;
 	}
-	mcc_dump(&img, stdout, json);
+	int rc = mcc_dump(&img, stdout, json) || fflush(stdout) ? EXIT_USAGE : 0;
+
+	if (rc)
+		fprintf(stderr, "mcpgc: error: cannot write the dump: %s\n", strerror(errno));
 	mcpg_image_close(&img);
-	return 0;
+	return rc;
 }
 
 static int

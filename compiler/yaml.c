@@ -973,7 +973,6 @@ on_scalar(struct loader *L, struct fy_event *ev)
 	enum fy_scalar_style fs = fy_token_scalar_style(ev->scalar.value);
 	size_t len = 0;
 	const char *text = fy_token_get_text(ev->scalar.value, &len);
-
 	struct frame *f = top(L);
 
 	n->style = fs >= FYSS_PLAIN && fs < FYSS_MAX ? styles[fs] : MCC_STYLE_PLAIN;
