@@ -82,7 +82,8 @@ $(B)/CFLAGS: FORCE
 # The schema front end and the emitters: everything `make regen` needs.  It
 # does not depend on generated/, so it can bootstrap it.
 GEN_SRCS := compiler/diag.c compiler/arena.c compiler/sema.c compiler/dsl.c \
-	compiler/emit_c.c compiler/emit_json.c compiler/emit_man.c compiler/gen.c
+	compiler/emit_c.c compiler/emit_json.c compiler/emit_man.c \
+	compiler/emit_lockstep.c compiler/gen.c
 GEN_GENERATED := $(B)/compiler/lex.c $(B)/compiler/parse.c
 
 # Runtime pieces that mcpgc links too (the verifier: write, then verify).

@@ -59,7 +59,7 @@ void mcc_warning(struct mcc_diag *d, struct mcc_loc loc, const char *fmt, ...)
 void mcc_note(struct mcc_diag *d, struct mcc_loc loc, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void mcc_vreport(struct mcc_diag *d, enum mcc_severity sev, struct mcc_loc loc,
-		 const char *fmt, va_list ap);
+		 const char *fmt, va_list ap) __attribute__((format(printf, 4, 0)));
 
 /* JSON format: print the collected array.  Text format: nothing to do. */
 void mcc_diag_finish(struct mcc_diag *d);

@@ -1,7 +1,7 @@
 /*
  * emit.h - what gen.c shares with the emitters (emit_c.c, emit_json.c,
- * emit_man.c).  Internal to `mcpgc gen`; nothing outside compiler/gen*.c and
- * compiler/emit_*.c includes it.
+ * emit_man.c, emit_lockstep.c).  Internal to `mcpgc gen`; nothing outside
+ * compiler/gen*.c and compiler/emit_*.c includes it.
  *
  * Each emitter renders one file of generated/ into a struct mcc_out from the
  * resolved schema tables (runtime/schema_desc.h).  Emitters walk the tables
@@ -80,6 +80,10 @@ void mcc_emit_json_schema(struct mcc_out *o, const struct mcpg_schema *s,
 /* generated/mcpg-config.5: the key-by-key mdoc reference. */
 void mcc_emit_man(struct mcc_out *o, const struct mcpg_schema *s,
 		  const char *schema_path);
+/* generated/lockstep.cases: the rejecting cases of the lockstep suite. */
+#define MCC_GEN_LOCKSTEP "lockstep.cases"
+void mcc_emit_lockstep(struct mcc_out *o, const struct mcpg_schema *s,
+		       const char *schema_path);
 /*
  * Every key path the man page documents, one per line, in page order
  * (gateway.server.bind_address, mcp.tools[].name, ...backend.url (kind: http)).

@@ -175,6 +175,7 @@ static const struct {
 	{ MCC_GEN_SCHEMA_C, mcc_emit_schema_c },
 	{ MCC_GEN_JSON_SCHEMA, mcc_emit_json_schema },
 	{ MCC_GEN_MAN, mcc_emit_man },
+	{ MCC_GEN_LOCKSTEP, mcc_emit_lockstep },
 };
 
 char *

@@ -38,7 +38,8 @@ enum binding_kind { B_TOOL, B_RESOURCE, B_TEMPLATE, B_PROMPT };
 
 struct binding {
 	enum binding_kind kind;
-	const char *path;                          /* "mcp.capabilities.tools[2]" */
+	const char *list;                          /* "tools" ... */
+	uint32_t index;                            /* in that list */
 	const char *name;                          /* NULL: behind ${env.*} */
 	const struct mcpg_binding_governance *gov;
 	const struct mcpg_retry *retry;            /* NULL: none (always for prompts) */
@@ -110,6 +111,16 @@ note_set(struct rule_ctx *c, const char *path)
 		mcc_note(c->d, n->loc, "'%s' was set here", path);
 }
 
+/* A note "'PATH' was reset with null here" when a layer did that. */
+static void
+note_reset(struct rule_ctx *c, const char *path)
+{
+	const struct mcc_node *n = mcc_node_at(c->root, path);
+
+	if (n && mcc_node_is_null(n))
+		mcc_note(c->d, n->loc, "'%s' was reset with null here", path);
+}
+
 /* Whether node `a` was written after `b`: a later layer, or further down. */
 static int
 is_later(const struct mcc_node *a, const struct mcc_node *b)
@@ -124,7 +135,7 @@ is_later(const struct mcc_node *a, const struct mcc_node *b)
 /*
  * Two keys that must not both be set (both are): the error goes to the one
  * written later, the note to the other.  `ashow`/`bshow` are how each is
- * named in the message ("'x.allow_y: true'"), NULL for just the path.
+ * named in the message ("x.allow_y: true"), NULL for just the path.
  */
 static void
 conflict(struct rule_ctx *c, const char *a, const char *ashow, const char *b,
@@ -138,8 +149,8 @@ conflict(struct rule_ctx *c, const char *a, const char *ashow, const char *b,
 		a = b, ashow = bshow, b = t, bshow = ts;
 	}
 	/* Now `b` is the later one (or the only one the tree has). */
-	mcc_error(c->d, rule_loc(c, b), "'%s' cannot be combined with %s%s",
-		  bshow ? bshow : b, ashow ? ashow : mcc_printf("'%s'", a), why ? why : "");
+	mcc_error(c->d, rule_loc(c, b), "'%s' cannot be combined with '%s'%s",
+		  bshow ? bshow : b, ashow ? ashow : a, why ? why : "");
 	note_set(c, a);
 }
 
@@ -279,7 +290,8 @@ add_binding(struct rule_ctx *c, enum binding_kind kind, const char *list, uint32
 	struct binding *b = &c->b[c->nb++];
 
 	b->kind = kind;
-	b->path = mcc_printf("mcp.capabilities.%s[%u]", list, i);
+	b->list = list;
+	b->index = i;
 	b->name = text(c, name);
 	b->gov = gov;
 	b->retry = retry;
@@ -314,6 +326,17 @@ collect_bindings(struct rule_ctx *c)
 	for (uint32_t i = 0; i < np; i++)
 		add_binding(c, B_PROMPT, "prompts", i, p[i].name, &p[i].governance, NULL,
 			    NULL, &p[i]);
+}
+
+/*
+ * "mcp.capabilities.tools[2]", or with `sub` "mcp.capabilities.tools[2].SUB".
+ * Made only when a message needs it: a rule runs over every binding.
+ */
+static const char *
+bpath(const struct binding *b, const char *sub)
+{
+	return mcc_printf("mcp.capabilities.%s[%u]%s%s", b->list, b->index, sub ? "." : "",
+			  sub ? sub : "");
 }
 
 /* Whether a token verifier is configured: callers can become verified. */
@@ -358,7 +381,7 @@ anonymous_needs_loopback(struct rule_ctx *c)
 		return;
 	for (size_t i = 0; i < c->nb && !open; i++)
 		if (c->b[i].gov->minimum_trust == MCPG_TRUST_LEVEL_UNAUTHENTICATED)
-			open = c->b[i].path, open_name = c->b[i].name;
+			open = bpath(&c->b[i], NULL), open_name = c->b[i].name;
 	for (uint32_t i = 0; i < nu && !open; i++)
 		if (u[i].governance.minimum_trust == MCPG_TRUST_LEVEL_UNAUTHENTICATED)
 			open = mcc_printf("mcp.upstreams[%u]", i), open_name = text(c, u[i].name);
@@ -375,8 +398,7 @@ anonymous_needs_loopback(struct rule_ctx *c)
 			 open_name ? mcc_printf(" ('%s')", open_name) : "");
 	n = node_at(c, path);
 	if (n && n->overrode && n->overrode->kind == MCC_N_SCALAR)
-		mcc_note(c->d, n->overrode->loc, "this overrides '%s' from an earlier layer",
-			 n->overrode->text);
+		mcc_note(c->d, n->overrode->loc, "it overrides '%s' set here", n->overrode->text);
 }
 
 /* The routes of the main listener: mcp_path, health_path, /ready, metrics. */
@@ -454,6 +476,7 @@ client_cert_needs_ca(struct rule_ctx *c)
 	if (tls->client_cert_required != MCPG_CLIENT_CERT_MODE_NONE && !tls->client_ca_certs_path) {
 		mcc_error(c->d, rule_loc(c, mode), "'%s': '%s' needs '%s'", mode,
 			  enum_text(c, "client_cert_mode", tls->client_cert_required), ca);
+		note_reset(c, ca);
 	} else if (tls->client_cert_required == MCPG_CLIENT_CERT_MODE_NONE &&
 		   tls->client_ca_certs_path) {
 		mcc_error(c->d, rule_loc(c, ca), "'%s' is set, but '%s' is 'none'%s", ca, mode,
@@ -650,7 +673,8 @@ jwk_unusable(const struct rule_ctx *c, const json_t *k, const uint8_t *algs, uin
 	for (uint32_t i = 0; i < nalgs; i++)
 		if (alg_fits(algs[i], kty, crv))
 			return NULL;
-	return mcc_printf("no algorithm in allowed_algs fits key type '%s'", kty);
+	return mcc_printf("no algorithm in allowed_algs fits key type '%s'%s", kty,
+			  crv ? mcc_printf(" (curve '%s')", crv) : "");
 }
 
 /* Check one static key set; `what` names it in messages ("key set 'f'"). */
@@ -793,7 +817,7 @@ jwks_audience_required(struct rule_ctx *c)
 			  "accept tokens for any audience)");
 	else if (j->audience && j->allow_missing_audience)
 		conflict(c, JWKS ".audience", NULL, JWKS ".allow_missing_audience",
-			 "'" JWKS ".allow_missing_audience: true'", NULL);
+			 JWKS ".allow_missing_audience: true", NULL);
 }
 
 static void
@@ -813,7 +837,7 @@ oidc_audience_required(struct rule_ctx *c)
 				  "'%s' needs 'audiences' (or 'allow_any_audience: true' to accept "
 				  "tokens for any audience)", pp);
 		else if (p[i].audiences.n && p[i].allow_any_audience)
-			conflict(c, aud, NULL, any, mcc_printf("'%s: true'", any), NULL);
+			conflict(c, aud, NULL, any, mcc_printf("%s: true", any), NULL);
 	}
 }
 
@@ -870,10 +894,34 @@ audit_required_needs_sink(struct rule_ctx *c)
 
 /* ---- Bindings ------------------------------------------------------------- */
 
+/*
+ * A note at each identity source a layer reset with null: the usual way
+ * an override leaves a floor of `floor` without a source.
+ */
+static void
+note_sources_reset(struct rule_ctx *c, enum mcpg_trust_level floor)
+{
+	static const char *const src[] = {
+		"governance.access.jwks", "governance.access.oidc_oauth",
+		"governance.access.api_tokens", "gateway.server.trust_subject_header",
+	};
+
+	for (size_t i = 0; i < sizeof(src) / sizeof(*src); i++) {
+		const struct mcc_node *n = mcc_node_at(c->root, src[i]);
+
+		if (i == 3 && floor == MCPG_TRUST_LEVEL_VERIFIED)
+			break;
+		note_reset(c, src[i]);
+		if (i == 3 && n && n->kind == MCC_N_SCALAR && n->overrode)
+			mcc_note(c->d, n->loc, "'%s' was set to %s here", src[i], n->text);
+	}
+}
+
 static void
 trust_floor_reachable(struct rule_ctx *c)
 {
 	enum mcpg_trust_level top = trust_ceiling(c);
+	int reported = 0;
 	uint32_t nu;
 	const struct mcpg_upstream *u = mcpg_mcp_upstreams(c->img, &c->cfg->mcp, &nu);
 
@@ -881,12 +929,13 @@ trust_floor_reachable(struct rule_ctx *c)
 		const struct binding *b = i < c->nb ? &c->b[i] : NULL;
 		const struct mcpg_upstream *up = b ? NULL : &u[i - c->nb];
 		enum mcpg_trust_level floor = b ? b->gov->minimum_trust : up->governance.minimum_trust;
-		const char *path = b ? b->path : mcc_printf("mcp.upstreams[%zu]", i - c->nb);
-		const char *name = b ? b->name : text(c, up->name);
-		const char *fp = mcc_path_key(path, "governance.minimum_trust");
+		const char *path, *name, *fp;
 
 		if (floor <= top)
 			continue;
+		path = b ? bpath(b, NULL) : mcc_printf("mcp.upstreams[%zu]", i - c->nb);
+		name = b ? b->name : text(c, up->name);
+		fp = mcc_path_key(path, "governance.minimum_trust");
 		mcc_error(c->d, rule_loc(c, mcc_path_key(path, "name")),
 			  "'%s'%s: minimum_trust '%s'%s is unreachable: %s", path,
 			  name ? mcc_printf(" ('%s')", name) : "",
@@ -896,6 +945,8 @@ trust_floor_reachable(struct rule_ctx *c)
 				  : "it needs an identity source or "
 				    "'gateway.server.trust_subject_header: true'");
 		note_set(c, fp);
+		if (!reported++)
+			note_sources_reset(c, floor);
 	}
 }
 
@@ -918,23 +969,40 @@ by_place(const void *a, const void *b)
 /*
  * The name written first (earliest layer, then line) is the original; a
  * duplicate is reported where it was written, whichever list it is in.
+ * A first pass finds the names used twice, so only those are looked up
+ * in the tree.
  */
 static void
 unique_binding_names(struct rule_ctx *c)
 {
-	struct named *v = mcc_alloc((c->nb + 1) * sizeof(*v));
+	struct named *v;
 	struct mcc_strmap seen = MCC_STRMAP_INIT;
-	size_t n = 0;
+	char *dup = mcc_alloc(c->nb + 1);
+	size_t n = 0, ndup = 0;
 
+	/* Names behind ${env.*} (name NULL) are only known at boot. */
 	for (size_t i = 0; i < c->nb; i++) {
-		const char *p = mcc_path_key(c->b[i].path, "name");
-		const struct mcc_node *nn = node_at(c, p);
+		const char *name = c->b[i].name;
+		const struct binding *first;
 
-		/* Names behind ${env.*} are only known at boot. */
-		if (c->b[i].name && nn)
+		if (!name || !(first = mcc_strmap_put(&seen, name, strlen(name), &c->b[i])))
+			continue;
+		ndup += !dup[first - c->b] + 1;
+		dup[first - c->b] = dup[i] = 1;
+	}
+	mcc_strmap_release(&seen);
+	if (!ndup)
+		return;
+	v = mcc_alloc(ndup * sizeof(*v));
+	for (size_t i = 0; i < c->nb; i++) {
+		const char *p = dup[i] ? bpath(&c->b[i], "name") : NULL;
+		const struct mcc_node *nn = p ? node_at(c, p) : NULL;
+
+		if (nn)
 			v[n++] = (struct named){ nn, c->b[i].name, p };
 	}
 	qsort(v, n, sizeof(*v), by_place);
+	mcc_strmap_init(&seen);
 	for (size_t i = 0; i < n && !c->d->stopped; i++) {
 		const struct named *first = mcc_strmap_put(&seen, v[i].name, strlen(v[i].name),
 							   &v[i]);
@@ -976,11 +1044,11 @@ upstream_prefix_disjoint(struct rule_ctx *c)
 			break;
 		}
 		for (size_t i = 0; i < c->nb && !c->d->stopped; i++) {
-			const char *name = c->b[i].name;
-			const char *np = mcc_path_key(c->b[i].path, "name");
+			const char *name = c->b[i].name, *np;
 
 			if (!name || strncmp(name, pj, strlen(pj)))
 				continue;
+			np = bpath(&c->b[i], "name");
 			mcc_error(c->d, rule_loc(c, np),
 				  "'%s': '%s' starts with prefix '%s' of upstream '%s'", np, name, pj,
 				  text(c, u[j].name) ? text(c, u[j].name) : "?");
@@ -994,14 +1062,15 @@ retry_only_for_http(struct rule_ctx *c)
 {
 	for (size_t i = 0; i < c->nb && !c->d->stopped; i++) {
 		const struct binding *b = &c->b[i];
-		const char *rp = mcc_path_key(b->path, "retry");
+		const char *rp;
 
 		if (!b->retry || b->backend->tag == MCPG_BACKEND_HTTP)
 			continue;
+		rp = bpath(b, "retry");
 		mcc_error(c->d, rule_loc(c, rp),
 			  "'%s' is only valid with backend kind 'http', not '%s'", rp,
 			  variant_text(c, "backend", b->backend->tag));
-		note_set(c, mcc_path_key(b->path, "backend.kind"));
+		note_set(c, bpath(b, "backend.kind"));
 	}
 }
 
@@ -1033,6 +1102,17 @@ origin_problem(const char *shape)
 	return NULL;
 }
 
+/* "${arguments.x}" etc., as a reference is written. */
+static const char *
+ref_text(const struct mcc_seg *s)
+{
+	if (s->kind == MCPG_SEG_IDENTITY)
+		return mcc_printf("${identity.%s}", s->text);
+	if (s->kind == MCPG_SEG_ENV)
+		return mcc_printf("${env.%s}", s->text);
+	return *s->text ? mcc_printf("${arguments.%s}", s->text) : "${arguments}";
+}
+
 static void
 http_url_static_origin(struct rule_ctx *c)
 {
@@ -1041,43 +1121,47 @@ http_url_static_origin(struct rule_ctx *c)
 		const struct mcpg_http_backend *h = b->backend ? mcpg_backend_http(c->img, b->backend)
 							       : NULL;
 		const struct mcpg_img_tmpl *t = h ? tmpl(c, h->url) : NULL;
-		const char *up = mcc_path_key(b->path, "backend.url");
+		const struct mcc_seg *req = NULL;
 		struct mcc_segs segs;
-		char *shape = "";
-		const char **names, *why;
-		size_t nreq = 0;
+		const char **val, *why, *up;
+		char *shape, *p;
+		size_t total = 1;
 
 		if (!t)
 			continue;
 		img_segs(c, t->seg_off, t->seg_n, &segs);
-		names = mcc_alloc((segs.nr + 1) * sizeof(*names));
+		val = mcc_alloc((segs.nr + 1) * sizeof(*val));
 		for (size_t k = 0; k < segs.nr; k++) {
 			const struct mcc_seg *s = &segs.v[k];
-			const char *env = s->kind == MCPG_SEG_ENV && (c->vflags & MCC_V_ENV)
-						  ? getenv(s->text) : NULL;
 
-			if (s->kind == MCPG_SEG_LIT || env) {
-				shape = mcc_printf("%s%s", shape, env ? env : s->text);
-			} else if (s->kind == MCPG_SEG_ENV) {
-				shape = mcc_printf("%s%c", shape, ENV);
+			if (s->kind == MCPG_SEG_LIT)
+				val[k] = s->text;
+			else if (s->kind == MCPG_SEG_ENV && (c->vflags & MCC_V_ENV))
+				val[k] = getenv(s->text); /* NULL when unset: a marker */
+			total += val[k] ? strlen(val[k]) : 1;
+		}
+		p = shape = mcc_alloc(total);
+		for (size_t k = 0; k < segs.nr; k++) {
+			if (val[k]) {
+				p = stpcpy(p, val[k]);
+			} else if (segs.v[k].kind == MCPG_SEG_ENV) {
+				*p++ = ENV;
 			} else {
-				names[nreq++] = s->kind == MCPG_SEG_IDENTITY
-					? mcc_printf("${identity.%s}", s->text)
-					: *s->text ? mcc_printf("${arguments.%s}", s->text)
-						   : "${arguments}";
-				shape = mcc_printf("%s%c", shape, REQ);
+				*p++ = REQ;
+				req = req ? req : &segs.v[k];
 			}
 		}
-		why = origin_problem(shape);
-		if (!why)
+		*p = '\0';
+		if (!(why = origin_problem(shape)))
 			continue;
+		up = bpath(b, "backend.url");
 		if (*why)
 			mcc_error(c->d, rule_loc(c, up), "'%s': '%s' %s", up,
 				  mcpg_str(c->img, t->src), why);
 		else
 			mcc_error(c->d, rule_loc(c, up),
 				  "'%s': %s may not be part of the scheme, host or port "
-				  "(only ${env.*} may)", up, names[0]);
+				  "(only ${env.*} may)", up, ref_text(req));
 	}
 }
 
@@ -1196,15 +1280,17 @@ template_arguments_declared(struct rule_ctx *c)
 }
 
 static void
-check_codes(struct rule_ctx *c, const char *path, const uint64_t *v, uint32_t n)
+check_codes(struct rule_ctx *c, const struct binding *b, const char *key,
+	    const uint64_t *v, uint32_t n)
 {
 	for (uint32_t i = 0; i < n; i++) {
-		const char *ip = mcc_printf("%s[%u]", path, i);
+		const char *ip;
 
-		if (v[i] < 100 || v[i] > 599)
-			mcc_error(c->d, rule_loc(c, ip),
-				  "'%s': %llu is not an HTTP status (100..599)", ip,
-				  (unsigned long long)v[i]);
+		if (v[i] >= 100 && v[i] <= 599)
+			continue;
+		ip = mcc_printf("%s[%u]", bpath(b, key), i);
+		mcc_error(c->d, rule_loc(c, ip), "'%s': %llu is not an HTTP status (100..599)",
+			  ip, (unsigned long long)v[i]);
 	}
 }
 
@@ -1220,11 +1306,11 @@ status_codes_valid(struct rule_ctx *c)
 
 		if (b->retry) {
 			v = mcpg_retry_retry_on_status_codes(c->img, b->retry, &n);
-			check_codes(c, mcc_path_key(b->path, "retry.retry_on_status_codes"), v, n);
+			check_codes(c, b, "retry.retry_on_status_codes", v, n);
 		}
 		if (h) {
 			v = mcpg_http_backend_expected_status_codes(c->img, h, &n);
-			check_codes(c, mcc_path_key(b->path, "backend.expected_status_codes"), v, n);
+			check_codes(c, b, "backend.expected_status_codes", v, n);
 		}
 	}
 }
@@ -1237,8 +1323,7 @@ mock_passthrough_shape(struct rule_ctx *c)
 		const struct mcpg_mock_backend *m = b->backend ? mcpg_backend_mock(c->img, b->backend)
 							       : NULL;
 		const char *field = b->kind == B_TOOL ? "content" : "contents";
-		const char *rp = mcc_path_key(b->path, "backend.response");
-		const char *resp;
+		const char *rp, *resp;
 		json_t *j;
 
 		if (!m || !m->passthrough)
@@ -1249,25 +1334,30 @@ mock_passthrough_shape(struct rule_ctx *c)
 			json_decref(j);
 			continue;
 		}
+		rp = bpath(b, "backend.response");
 		mcc_error(c->d, rule_loc(c, rp),
 			  "'%s': passthrough needs an object with a \"%s\" array (a %s), got %s%s",
 			  rp, field, b->kind == B_TOOL ? "CallToolResult" : "ReadResourceResult",
 			  !j ? "null" : json_is_object(j) ? mcc_printf("an object without a \"%s\" array", field)
-			  : json_kind(j), j ? "" : dflt(c, rp));
-		note_set(c, mcc_path_key(b->path, "backend.passthrough"));
+			  : json_kind(j), dflt(c, rp));
+		note_set(c, bpath(b, "backend.passthrough"));
 		json_decref(j);
 	}
 }
 
 static void
-check_schema(struct rule_ctx *c, const char *path, const char *json)
+check_schema(struct rule_ctx *c, const struct binding *b, const char *key, const char *json)
 {
 	json_t *j = json ? json_loads(json, JSON_DECODE_ANY, NULL) : NULL;
 	const json_t *type = json_object_get(j, "type");
-	const char *tp = mcc_path_key(path, "type");
+	const char *path, *tp;
 
-	if (!json)
+	if (!json || (json_is_string(type) && !strcmp(json_string_value(type), "object"))) {
+		json_decref(j);
 		return;
+	}
+	path = bpath(b, key);
+	tp = mcc_path_key(path, "type");
 	if (!json_is_object(j))
 		mcc_error(c->d, rule_loc(c, path),
 			  "'%s': expected a JSON Schema object with \"type\": \"object\", got %s",
@@ -1276,7 +1366,7 @@ check_schema(struct rule_ctx *c, const char *path, const char *json)
 		mcc_error(c->d, rule_loc(c, path), "'%s' needs \"type\": \"object\"", path);
 	else if (!json_is_string(type) || strcmp(json_string_value(type), "object"))
 		mcc_error(c->d, rule_loc(c, tp), "'%s': expected \"object\", got %s", tp,
-			  json_is_string(type) ? mcc_printf("'%s'", json_string_value(type))
+			  json_is_string(type) ? mcc_printf("\"%s\"", json_string_value(type))
 					       : json_kind(type));
 	json_decref(j);
 }
@@ -1289,10 +1379,8 @@ tool_schemas_are_objects(struct rule_ctx *c)
 
 		if (c->b[i].kind != B_TOOL)
 			continue;
-		check_schema(c, mcc_path_key(c->b[i].path, "input_schema"),
-			     mcpg_tool_input_schema(c->img, t));
-		check_schema(c, mcc_path_key(c->b[i].path, "output_schema"),
-			     mcpg_tool_output_schema(c->img, t));
+		check_schema(c, &c->b[i], "input_schema", mcpg_tool_input_schema(c->img, t));
+		check_schema(c, &c->b[i], "output_schema", mcpg_tool_output_schema(c->img, t));
 	}
 }
 
@@ -1339,6 +1427,12 @@ mcc_rule_implemented(const char *name)
 		if (!strcmp(rules[i].name, name))
 			return 1;
 	return 0;
+}
+
+const char *
+mcc_rule_name(size_t i)
+{
+	return i < sizeof(rules) / sizeof(*rules) ? rules[i].name : NULL;
 }
 
 int

@@ -30,6 +30,12 @@ int mcc_rules_run(const struct mcpg_image *img, const struct mcc_node *root,
 int mcc_rule_implemented(const char *name);
 
 /*
+ * The name of the i-th implemented rule, in the order they run; NULL past
+ * the end (for the test that no implementation lacks a schema rule).
+ */
+const char *mcc_rule_name(size_t i);
+
+/*
  * "(3 bindings, audit on, observability on, cluster: redis)" for a verified
  * image of mcpg's schema; "" for any other schema.  Arena string.
  */

@@ -555,7 +555,7 @@ static const struct {
 	uint8_t kind, size, align;
 	const char *doc;
 } primitives[] = {
-	{ "bool", MCPG_K_BOOL, 1, 1, "true or false" },
+	{ "bool", MCPG_K_BOOL, 1, 1, "True or false." },
 	{ "int", MCPG_K_INT, 8, 8, "A signed 64-bit integer." },
 	{ "uint", MCPG_K_UINT, 8, 8, "An unsigned 64-bit integer." },
 	{ "string", MCPG_K_STRING, 4, 4, "A string; ${env.NAME} is resolved at boot." },
@@ -622,7 +622,7 @@ unknown_type(struct sema *S, const struct mcc_tok *name)
 static uint16_t
 intern(struct sema *S, uint8_t kind, uint16_t elem)
 {
-	const struct mcpg_type *e = ty(S, elem);
+	struct mcpg_type e = *ty(S, elem); /* a copy: PUSH may move the types */
 	struct stype *st;
 	const char *name;
 
@@ -630,24 +630,24 @@ intern(struct sema *S, uint8_t kind, uint16_t elem)
 		if (S->types[i].t.kind == kind && S->types[i].t.elem == elem)
 			return (uint16_t)i;
 	if (kind == MCPG_K_LIST)
-		name = mcc_printf("[%s]", e->name);
+		name = mcc_printf("[%s]", e.name);
 	else if (kind == MCPG_K_MAP)
-		name = mcc_printf("{%s}", e->name);
+		name = mcc_printf("{%s}", e.name);
 	else
-		name = mcc_printf("%s?", e->name);
+		name = mcc_printf("%s?", e.name);
 	st = PUSH(S, types, ntypes, atypes);
 	st->t.name = name;
 	st->t.kind = kind;
 	st->t.elem = elem;
-	if (kind == MCPG_K_LIST || kind == MCPG_K_MAP || e->kind == MCPG_K_UNION) {
+	if (kind == MCPG_K_LIST || kind == MCPG_K_MAP || e.kind == MCPG_K_UNION) {
 		st->t.size = 8;
 		st->t.align = 4;
-	} else if (e->kind == MCPG_K_STRUCT) {
+	} else if (e.kind == MCPG_K_STRUCT) {
 		st->t.size = 4;
 		st->t.align = 4;
 	} else {
-		st->t.size = e->size;
-		st->t.align = e->align;
+		st->t.size = e.size;
+		st->t.align = e.align;
 	}
 	return (uint16_t)(S->ntypes - 1);
 }
@@ -1653,6 +1653,8 @@ do_struct(struct sema *S, struct mcc_decl *d)
 
 static void layout(struct sema *S, uint16_t t);
 
+#define MAX_INLINE_DEPTH 1000
+
 /* Size and alignment of a field's slot. */
 static void
 slot(struct sema *S, const struct mcpg_field *f, uint32_t *size, uint32_t *align)
@@ -1701,10 +1703,17 @@ layout(struct sema *S, uint16_t t)
 		fr = PUSH(S, frames, nframes, aframes);
 		fr->type = t;
 		fr->field = i;
-		if (S->types[ft].state == 1)
+		if (S->types[ft].state == 1) {
 			report_cycle(S, ft);
-		else
+		} else if (S->nframes > MAX_INLINE_DEPTH) {
+			/* Bounds the recursion; no real schema comes close. */
+			mcc_sema_error(S->ctx, &S->fields[i].m->name,
+				       "structs are nested inline more than %d deep",
+				       MAX_INLINE_DEPTH);
+			S->types[ft].state = 2;
+		} else {
 			layout(S, ft);
+		}
 		S->nframes--;
 	}
 

@@ -14,7 +14,7 @@
 static const struct mcpg_type types[] = {
 	/* 0 */ { "none", 0, 1, 0, 0, 0, 0, 0, NULL },
 	/* 1 */ { "bool", MCPG_K_BOOL, 1, 0, 0, 0, 1, 0,
-		"true or false" },
+		"True or false." },
 	/* 2 */ { "int", MCPG_K_INT, 8, 0, 0, 0, 8, 0,
 		"A signed 64-bit integer." },
 	/* 3 */ { "uint", MCPG_K_UINT, 8, 0, 0, 0, 8, 0,

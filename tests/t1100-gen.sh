@@ -22,9 +22,9 @@ else fail "t1100 gen succeeds" "$(cat gen1.out gen2.out)"; fi
 if diff -r "$T/one" "$T/two" > twice.diff 2>&1; then ok "t1100 gen twice gives identical bytes"
 else fail "t1100 gen twice gives identical bytes" "$(head -40 twice.diff)"; fi
 n=$(ls "$T/one" | wc -l)
-if [ "$n" -eq 4 ] && [ -z "$(ls -A "$T/one" | grep '^\.')" ]; then
-	ok "t1100 gen writes four files and no temp files"
-else fail "t1100 gen writes four files and no temp files" "$(ls -A "$T/one")"; fi
+if [ "$n" -eq 5 ] && [ -z "$(ls -A "$T/one" | grep '^\.')" ]; then
+	ok "t1100 gen writes five files and no temp files"
+else fail "t1100 gen writes five files and no temp files" "$(ls -A "$T/one")"; fi
 
 # Regenerating over the same directory leaves unchanged files untouched.
 touch -d '2001-01-01 00:00:00' "$T/one"/*

@@ -69,13 +69,19 @@ static const char base_yaml[] =
  * validate.c caches parsed defaults in statics keyed by the schema pointer
  * (dflt_schema, dflt_nodes), but the nodes live in the arena: after
  * mcc_arena_free_all() the next walk with the same schema pointer reads
- * freed memory.  Until validate.c drops its cache with the arena, every
- * input uses a fresh copy of the schema descriptor (the tables are shared;
- * only the pointer differs), which makes the cache start over.  Two copies
- * in turn are enough: the pointer differs from the previous input's.
+ * freed memory.  Until validate.c drops its cache with the arena, each
+ * arena lifetime validates against a copy of the schema descriptor (the
+ * tables are shared; only the pointer differs) other than the one the
+ * previous walk used, which makes the cache start over.
  */
 static struct mcpg_schema schema_copy[2];
-static unsigned schema_turn;
+static const struct mcpg_schema *last_walked;
+
+static const struct mcpg_schema *
+fresh_schema(void)
+{
+	return last_walked == &schema_copy[0] ? &schema_copy[1] : &schema_copy[0];
+}
 
 static int roundtrip;
 
@@ -112,8 +118,10 @@ build(const struct mcpg_schema *s, const struct mcc_node *tree, struct mcc_diag 
 	struct mcc_image *img = mcc_image_new();
 	struct mcpg_verify_error verr;
 	unsigned char *bytes = NULL;
-	int before = d->nerrors;
-	int rc = mcc_validate(s, tree, img, MCC_V_NO_RULES, d);
+	int before = d->nerrors, rc;
+
+	last_walked = s;
+	rc = mcc_validate(s, tree, img, MCC_V_NO_RULES, d);
 
 	if (rc == 0 && d->nerrors != before)
 		fail("mcc_validate() accepted a config it reported errors on", d);
@@ -223,17 +231,15 @@ compile(const struct mcpg_schema *s, const uint8_t *data, size_t size, size_t *l
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	const struct mcpg_schema *s = &schema_copy[schema_turn++ & 1];
 	unsigned char *first, *second;
 	size_t len = 0, len2 = 0;
 
-	first = compile(s, data, size, &len, 1);
+	first = compile(fresh_schema(), data, size, &len, 1);
 	mcc_arena_free_all();
 	if (!first)
 		return 0;
 	/* Again from an empty arena: the same layers give the same bytes. */
-	s = &schema_copy[schema_turn++ & 1];
-	second = compile(s, data, size, &len2, 0);
+	second = compile(fresh_schema(), data, size, &len2, 0);
 	mcc_arena_free_all();
 	if (!second || len2 != len || memcmp(first, second, len))
 		fail("the same config compiled twice gives different images", NULL);
