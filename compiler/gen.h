@@ -3,12 +3,14 @@
  *
  * The DSL front end (dsl.h) turns schema/mcpg.schema into the descriptor
  * tables of runtime/schema_desc.h; mcc_gen() prints those tables back out as
- * the four committed files of generated/:
+ * the five committed files of generated/:
  *
  *   mcpg_config.h               record layouts, enums, accessors, schema hash
  *   mcpg_schema.c               the descriptor tables as C (const struct mcpg_schema mcpg_schema)
  *   mcpg-config.schema.json     JSON Schema (draft-07) for yaml-language-server
  *   mcpg-config.5               the key-by-key mdoc reference
+ *   lockstep.cases              one rejecting case per schema constraint,
+ *                               run by tests/unit/u-lockstep.c
  *
  * Used by the bootstrap program build/mcpgc-gen (make regen, make
  * check-generated) and by `mcpgc gen -o DIR`.  It links only libc and the

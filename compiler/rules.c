@@ -499,9 +499,9 @@ plaintext_coordinator_needs_ack(struct rule_ctx *c)
 
 		if (host && has_prefix_ci(url, "redis://") && !mcpg_is_loopback_host(host))
 			mcc_error(c->d, rule_loc(c, "cluster.url"),
-				  "'cluster.url': plaintext redis:// to non-loopback host '%s' needs "
-				  "'cluster.allow_insecure_transport: true' (or use rediss://)",
-				  host);
+				  "'cluster.url': plaintext redis:// to non-loopback host '%s' "
+				  "needs 'cluster.allow_insecure_transport: true' (or use "
+				  "rediss://)", host);
 	}
 	if (nats && !nats->allow_insecure_transport && !nats->tls.require_tls) {
 		uint32_t n;
@@ -515,9 +515,9 @@ plaintext_coordinator_needs_ack(struct rule_ctx *c)
 			if (!host || !has_prefix_ci(url, "nats://") || mcpg_is_loopback_host(host))
 				continue;
 			mcc_error(c->d, rule_loc(c, "cluster.tls.require_tls"),
-				  "'cluster.tls.require_tls': false sends plaintext to non-loopback "
-				  "server '%s' and needs 'cluster.allow_insecure_transport: true'",
-				  host);
+				  "'cluster.tls.require_tls': false sends plaintext to "
+				  "non-loopback server '%s' and needs "
+				  "'cluster.allow_insecure_transport: true'", host);
 			mcc_note(c->d, rule_loc(c, spath), "'%s' was set here", spath);
 			break;
 		}
@@ -592,7 +592,7 @@ b64url_ok(const json_t *v, size_t want)
 	return !want || len / 4 * 3 + (rem ? rem - 1 : 0) == want;
 }
 
-/* Which allowed algorithm a JWK's key type and curve can serve. */
+/* Whether `alg` verifies with a key of type `kty` (on curve `crv`). */
 static int
 alg_fits(unsigned alg, const char *kty, const char *crv)
 {
@@ -634,7 +634,8 @@ jwk_unusable(const struct rule_ctx *c, const json_t *k, const uint8_t *algs, uin
 	if (use && strcmp(use, "sig"))
 		return mcc_printf("\"use\" is '%s', not 'sig'", use);
 	if (!strcmp(kty, "RSA")) {
-		if (!b64url_ok(json_object_get(k, "n"), 0) || !b64url_ok(json_object_get(k, "e"), 0))
+		if (!b64url_ok(json_object_get(k, "n"), 0) ||
+		    !b64url_ok(json_object_get(k, "e"), 0))
 			return "RSA key needs base64url \"n\" and \"e\"";
 	} else if (!strcmp(kty, "EC")) {
 		size_t len = !crv ? 0 : !strcmp(crv, "P-256") ? 32 : !strcmp(crv, "P-384") ? 48 : 0;
@@ -688,7 +689,7 @@ check_key_set(struct rule_ctx *c, const char *path, const char *what, const char
 	json_error_t err;
 	json_t *set = json_loadb(json, len, 0, &err), *keys;
 	char *list = "";
-	size_t nkeys, shown = 0;
+	size_t nkeys;
 
 	if (!set) {
 		mcc_error(c->d, loc, "'%s': %s is not valid JSON (line %d, column %d: %s)", path,
@@ -702,18 +703,19 @@ check_key_set(struct rule_ctx *c, const char *path, const char *what, const char
 		goto out;
 	}
 	nkeys = json_array_size(keys);
+	if (!nkeys) {
+		mcc_error(c->d, loc, "'%s': %s has no keys", path, what);
+		goto out;
+	}
 	for (size_t i = 0; i < nkeys; i++)
 		if (!jwk_unusable(c, json_array_get(keys, i), algs, nalgs))
 			goto out;
 	for (uint32_t i = 0; i < nalgs; i++)
 		list = mcc_printf("%s%s%s", list, i ? ", " : "", enum_text(c, "jwt_alg", algs[i]));
-	if (!nkeys) {
-		mcc_error(c->d, loc, "'%s': %s has no keys", path, what);
-		goto out;
-	}
 	mcc_error(c->d, loc, "'%s': %s has no key usable with allowed_algs [%s]%s", path, what,
 		  list, dflt(c, JWKS ".allowed_algs"));
-	for (size_t i = 0; i < nkeys && shown < 8; i++, shown++) {
+	/* Why each key fails; a big set gets the first few. */
+	for (size_t i = 0; i < nkeys && i < 8; i++) {
 		const json_t *k = json_array_get(keys, i);
 		const char *kid = json_string_value(json_object_get(k, "kid"));
 
@@ -721,6 +723,8 @@ check_key_set(struct rule_ctx *c, const char *path, const char *what, const char
 			 kid ? mcc_printf(" (kid '%s')", kid) : "",
 			 jwk_unusable(c, k, algs, nalgs));
 	}
+	if (nkeys > 8)
+		mcc_note(c->d, loc, "%zu more keys are not usable either", nkeys - 8);
 	note_set(c, JWKS ".allowed_algs");
 out:
 	json_decref(set);
@@ -823,7 +827,8 @@ jwks_audience_required(struct rule_ctx *c)
 static void
 oidc_audience_required(struct rule_ctx *c)
 {
-	const struct mcpg_oidc_oauth *o = mcpg_access_oidc_oauth(c->img, &c->cfg->governance.access);
+	const struct mcpg_access *acc = &c->cfg->governance.access;
+	const struct mcpg_oidc_oauth *o = mcpg_access_oidc_oauth(c->img, acc);
 	uint32_t n = 0;
 	const struct mcpg_oidc_provider *p = o ? mcpg_oidc_oauth_providers(c->img, o, &n) : NULL;
 
@@ -841,6 +846,12 @@ oidc_audience_required(struct rule_ctx *c)
 	}
 }
 
+static int
+is_hmac(unsigned alg)
+{
+	return alg == MCPG_JWT_ALG_HS256 || alg == MCPG_JWT_ALG_HS384 || alg == MCPG_JWT_ALG_HS512;
+}
+
 static void
 hmac_needs_allow(struct rule_ctx *c)
 {
@@ -854,23 +865,25 @@ hmac_needs_allow(struct rule_ctx *c)
 	for (uint32_t i = 0; i < n; i++) {
 		const char *ap = mcc_printf(JWKS ".allowed_algs[%u]", i);
 
-		if (algs[i] >= MCPG_JWT_ALG_HS256)
+		if (is_hmac(algs[i]))
 			mcc_error(c->d, rule_loc(c, ap),
 				  "'%s': '%s' is never accepted from a static key set", ap,
 				  enum_text(c, "jwt_alg", algs[i]));
 	}
 	for (uint32_t i = 0; i < np && !c->d->stopped; i++) {
-		const struct mcpg_oidc_jwks *v = mcpg_oidc_verification_oidc_jwks(c->img,
-										&p[i].verification);
-		const char *vp = mcc_printf("governance.access.oidc_oauth.providers[%u].verification", i);
+		const struct mcpg_oidc_jwks *v =
+			mcpg_oidc_verification_oidc_jwks(c->img, &p[i].verification);
+		const char *vp =
+			mcc_printf("governance.access.oidc_oauth.providers[%u].verification", i);
 
 		algs = v ? mcpg_oidc_jwks_allowed_algs(c->img, v, &n) : NULL;
 		for (uint32_t k = 0; v && !v->allow_hmac && k < n; k++) {
 			const char *ap = mcc_printf("%s.allowed_algs[%u]", vp, k);
 
-			if (algs[k] >= MCPG_JWT_ALG_HS256)
-				mcc_error(c->d, rule_loc(c, ap), "'%s': '%s' needs '%s.allow_hmac: true'",
-					  ap, enum_text(c, "jwt_alg", algs[k]), vp);
+			if (is_hmac(algs[k]))
+				mcc_error(c->d, rule_loc(c, ap),
+					  "'%s': '%s' needs '%s.allow_hmac: true'", ap,
+					  enum_text(c, "jwt_alg", algs[k]), vp);
 		}
 	}
 }
@@ -901,20 +914,17 @@ audit_required_needs_sink(struct rule_ctx *c)
 static void
 note_sources_reset(struct rule_ctx *c, enum mcpg_trust_level floor)
 {
-	static const char *const src[] = {
-		"governance.access.jwks", "governance.access.oidc_oauth",
-		"governance.access.api_tokens", "gateway.server.trust_subject_header",
-	};
+	const char *tsh = "gateway.server.trust_subject_header";
+	const struct mcc_node *n = mcc_node_at(c->root, tsh);
 
-	for (size_t i = 0; i < sizeof(src) / sizeof(*src); i++) {
-		const struct mcc_node *n = mcc_node_at(c->root, src[i]);
-
-		if (i == 3 && floor == MCPG_TRUST_LEVEL_VERIFIED)
-			break;
-		note_reset(c, src[i]);
-		if (i == 3 && n && n->kind == MCC_N_SCALAR && n->overrode)
-			mcc_note(c->d, n->loc, "'%s' was set to %s here", src[i], n->text);
-	}
+	note_reset(c, "governance.access.jwks");
+	note_reset(c, "governance.access.oidc_oauth");
+	note_reset(c, "governance.access.api_tokens");
+	if (floor == MCPG_TRUST_LEVEL_VERIFIED)
+		return;
+	note_reset(c, tsh);
+	if (n && n->kind == MCC_N_SCALAR && n->overrode)
+		mcc_note(c->d, n->loc, "'%s' was set to %s here", tsh, n->text);
 }
 
 static void
@@ -928,7 +938,8 @@ trust_floor_reachable(struct rule_ctx *c)
 	for (size_t i = 0; i < c->nb + nu && !c->d->stopped; i++) {
 		const struct binding *b = i < c->nb ? &c->b[i] : NULL;
 		const struct mcpg_upstream *up = b ? NULL : &u[i - c->nb];
-		enum mcpg_trust_level floor = b ? b->gov->minimum_trust : up->governance.minimum_trust;
+		enum mcpg_trust_level floor =
+			b ? b->gov->minimum_trust : up->governance.minimum_trust;
 		const char *path, *name, *fp;
 
 		if (floor <= top)
@@ -941,7 +952,8 @@ trust_floor_reachable(struct rule_ctx *c)
 			  name ? mcc_printf(" ('%s')", name) : "",
 			  enum_text(c, "trust_level", floor), dflt(c, fp),
 			  floor == MCPG_TRUST_LEVEL_VERIFIED
-				  ? "no identity source (jwks, oidc_oauth or api_tokens) is configured"
+				  ? "no identity source (jwks, oidc_oauth or api_tokens) is "
+				    "configured"
 				  : "it needs an identity source or "
 				    "'gateway.server.trust_subject_header: true'");
 		note_set(c, fp);
@@ -1023,35 +1035,35 @@ upstream_prefix_disjoint(struct rule_ctx *c)
 	const struct mcpg_upstream *u = mcpg_mcp_upstreams(c->img, &c->cfg->mcp, &nu);
 
 	for (uint32_t j = 0; j < nu && !c->d->stopped; j++) {
-		const char *pj = text(c, u[j].prefix);
+		const char *pj = text(c, u[j].prefix), *nj = text(c, u[j].name);
 		const char *jp = mcc_printf("mcp.upstreams[%u].prefix", j);
+		size_t lj = pj ? strlen(pj) : 0;
 
 		if (!pj)
 			continue;
+		/* Against earlier upstreams: the later one is reported. */
 		for (uint32_t i = 0; i < j; i++) {
-			const char *pi = text(c, u[i].prefix), *ni = text(c, u[i].name);
-			const char *ip = mcc_printf("mcp.upstreams[%u].prefix", i);
-			size_t li, lj;
+			const char *pi = text(c, u[i].prefix), *ni = text(c, u[i].name), *ip;
+			size_t li = pi ? strlen(pi) : 0;
 
-			if (!pi)
+			if (!pi || strncmp(pi, pj, li < lj ? li : lj))
 				continue;
-			li = strlen(pi), lj = strlen(pj);
-			if (strncmp(pi, pj, li < lj ? li : lj))
-				continue;
-			mcc_error(c->d, rule_loc(c, jp), "'%s': '%s' overlaps prefix '%s' of upstream '%s'",
-				  jp, pj, pi, ni ? ni : "?");
+			ip = mcc_printf("mcp.upstreams[%u].prefix", i);
+			mcc_error(c->d, rule_loc(c, jp),
+				  "'%s': '%s' overlaps prefix '%s' of upstream '%s'", jp, pj, pi,
+				  ni ? ni : "?");
 			mcc_note(c->d, rule_loc(c, ip), "'%s' was set here", ip);
 			break;
 		}
 		for (size_t i = 0; i < c->nb && !c->d->stopped; i++) {
 			const char *name = c->b[i].name, *np;
 
-			if (!name || strncmp(name, pj, strlen(pj)))
+			if (!name || strncmp(name, pj, lj))
 				continue;
 			np = bpath(&c->b[i], "name");
 			mcc_error(c->d, rule_loc(c, np),
-				  "'%s': '%s' starts with prefix '%s' of upstream '%s'", np, name, pj,
-				  text(c, u[j].name) ? text(c, u[j].name) : "?");
+				  "'%s': '%s' starts with prefix '%s' of upstream '%s'", np, name,
+				  pj, nj ? nj : "?");
 			mcc_note(c->d, rule_loc(c, jp), "'%s' was set here", jp);
 		}
 	}
@@ -1075,14 +1087,15 @@ retry_only_for_http(struct rule_ctx *c)
 }
 
 /*
- * Where the origin (scheme, host, port) of a URL template ends, with
- * non-literal segments as markers: ENV for ${env.*} (unknown text) and REQ
- * for ${arguments.*} / ${identity.*}.  Returns NULL when the origin is
- * static, "" when a REQ marker is in it (the first one of the URL, since the
- * origin comes first), else what is wrong.
+ * Check the origin (scheme, host, port) of a URL template.  `shape` is its
+ * text with each reference whose value is unknown now replaced by a
+ * marker: MARK_ENV for ${env.*}, MARK_REQ for ${arguments.*} and
+ * ${identity.*}.  Returns NULL when the origin is static, "" when it holds
+ * a MARK_REQ (the first of the URL, since the origin comes first), else
+ * what is wrong.
  */
-#define ENV '\001'
-#define REQ '\002'
+#define MARK_ENV '\001'
+#define MARK_REQ '\002'
 
 static const char *
 origin_problem(const char *shape)
@@ -1091,25 +1104,23 @@ origin_problem(const char *shape)
 
 	if (has_prefix_ci(shape, "http://") || has_prefix_ci(shape, "https://"))
 		p = sep + 3;
-	else if (shape[0] == ENV)
+	else if (shape[0] == MARK_ENV)
 		/* ${env.BASE}... or ${env.SCHEME}://host: the env value holds the scheme. */
 		p = sep && (size_t)(sep - shape) < strcspn(shape, "/?#") ? sep + 3 : shape + 1;
 	else
 		return "must start with http:// or https:// (or ${env.*})";
 	for (; *p && !strchr("/?#", *p); p++)
-		if (*p == REQ)
+		if (*p == MARK_REQ)
 			return "";
 	return NULL;
 }
 
-/* "${arguments.x}" etc., as a reference is written. */
+/* "${arguments.x}" or "${identity.x}", as the reference is written. */
 static const char *
 ref_text(const struct mcc_seg *s)
 {
 	if (s->kind == MCPG_SEG_IDENTITY)
 		return mcc_printf("${identity.%s}", s->text);
-	if (s->kind == MCPG_SEG_ENV)
-		return mcc_printf("${env.%s}", s->text);
 	return *s->text ? mcc_printf("${arguments.%s}", s->text) : "${arguments}";
 }
 
@@ -1118,8 +1129,8 @@ http_url_static_origin(struct rule_ctx *c)
 {
 	for (size_t i = 0; i < c->nb && !c->d->stopped; i++) {
 		const struct binding *b = &c->b[i];
-		const struct mcpg_http_backend *h = b->backend ? mcpg_backend_http(c->img, b->backend)
-							       : NULL;
+		const struct mcpg_http_backend *h =
+			b->backend ? mcpg_backend_http(c->img, b->backend) : NULL;
 		const struct mcpg_img_tmpl *t = h ? tmpl(c, h->url) : NULL;
 		const struct mcc_seg *req = NULL;
 		struct mcc_segs segs;
@@ -1145,9 +1156,9 @@ http_url_static_origin(struct rule_ctx *c)
 			if (val[k]) {
 				p = stpcpy(p, val[k]);
 			} else if (segs.v[k].kind == MCPG_SEG_ENV) {
-				*p++ = ENV;
+				*p++ = MARK_ENV;
 			} else {
-				*p++ = REQ;
+				*p++ = MARK_REQ;
 				req = req ? req : &segs.v[k];
 			}
 		}
@@ -1184,8 +1195,9 @@ uri_template_vars(const char *ut, const char ***out)
 }
 
 /*
- * Check every ${arguments.NAME} of template slot `slot` against the names a
- * binding declares (`names`, `nnames`; `none` says why there are none).
+ * Check every ${arguments.NAME} of template slot `slot` against the `nnames`
+ * names a binding declares; `declared_in` ends the message ("names no
+ * argument of prompt 'p'").  Reports the first stray reference only.
  * `secret`: the value is sensitive, so the message quotes no reference.
  */
 static void
@@ -1200,22 +1212,25 @@ check_args(struct rule_ctx *c, uint32_t slot, const char *const *names, size_t n
 	img_segs(c, t->seg_off, t->seg_n, &segs);
 	for (size_t k = 0; k < segs.nr; k++) {
 		const struct mcc_seg *s = &segs.v[k];
-		const char *key = mcpg_str(c->img, t->key), *near;
+		const char *key, *near;
 		size_t i;
 
+		/* ${arguments}, the whole object, needs no declaration. */
 		if (s->kind != MCPG_SEG_ARG || !*s->text)
 			continue;
 		for (i = 0; i < nnames && strcmp(names[i], s->text); i++)
 			;
 		if (i < nnames)
 			continue;
+		key = mcpg_str(c->img, t->key);
+		if (secret) {
+			mcc_error(c->d, rule_loc(c, key), "'%s': an ${arguments.*} reference %s",
+				  key, declared_in);
+			return;
+		}
 		near = nnames ? mcc_closest(s->text, names, nnames) : NULL;
-		if (secret)
-			mcc_error(c->d, rule_loc(c, key), "'%s': an ${arguments.*} reference %s", key,
-				  declared_in);
-		else
-			mcc_error(c->d, rule_loc(c, key), "'%s': ${arguments.%s} %s%s", key, s->text,
-				  declared_in, near ? mcc_printf(" (did you mean '%s'?)", near) : "");
+		mcc_error(c->d, rule_loc(c, key), "'%s': ${arguments.%s} %s%s", key, s->text,
+			  declared_in, near ? mcc_printf(" (did you mean '%s'?)", near) : "");
 		return;
 	}
 }
@@ -1253,7 +1268,8 @@ template_arguments_declared(struct rule_ctx *c)
 		if (b->kind == B_PROMPT) {
 			const struct mcpg_prompt *p = b->rec;
 			uint32_t na, nm;
-			const struct mcpg_prompt_argument *a = mcpg_prompt_prompt_arguments(c->img, p, &na);
+			const struct mcpg_prompt_argument *a =
+				mcpg_prompt_prompt_arguments(c->img, p, &na);
 			const struct mcpg_prompt_message *m = mcpg_prompt_messages(c->img, p, &nm);
 			const char **names = mcc_alloc((na + 1) * sizeof(*names));
 			const char *in = b->name
@@ -1270,7 +1286,8 @@ template_arguments_declared(struct rule_ctx *c)
 			size_t nv = uri_template_vars(ut, &vars);
 
 			check_backend_args(c, b->backend, vars, nv,
-					   mcc_printf("is not a variable of uri_template '%s'", ut));
+					   mcc_printf("is not a variable of uri_template '%s'",
+						      ut));
 		} else if (b->kind == B_RESOURCE) {
 			check_backend_args(c, b->backend, NULL, 0,
 					   "is not available: a resource with a fixed uri has no "
@@ -1299,8 +1316,8 @@ status_codes_valid(struct rule_ctx *c)
 {
 	for (size_t i = 0; i < c->nb && !c->d->stopped; i++) {
 		const struct binding *b = &c->b[i];
-		const struct mcpg_http_backend *h = b->backend ? mcpg_backend_http(c->img, b->backend)
-							       : NULL;
+		const struct mcpg_http_backend *h =
+			b->backend ? mcpg_backend_http(c->img, b->backend) : NULL;
 		const uint64_t *v;
 		uint32_t n;
 
@@ -1320,10 +1337,10 @@ mock_passthrough_shape(struct rule_ctx *c)
 {
 	for (size_t i = 0; i < c->nb && !c->d->stopped; i++) {
 		const struct binding *b = &c->b[i];
-		const struct mcpg_mock_backend *m = b->backend ? mcpg_backend_mock(c->img, b->backend)
-							       : NULL;
+		const struct mcpg_mock_backend *m =
+			b->backend ? mcpg_backend_mock(c->img, b->backend) : NULL;
 		const char *field = b->kind == B_TOOL ? "content" : "contents";
-		const char *rp, *resp;
+		const char *rp, *resp, *got;
 		json_t *j;
 
 		if (!m || !m->passthrough)
@@ -1335,11 +1352,14 @@ mock_passthrough_shape(struct rule_ctx *c)
 			continue;
 		}
 		rp = bpath(b, "backend.response");
+		if (json_is_object(j))
+			got = mcc_printf("an object without a \"%s\" array", field);
+		else
+			got = j ? json_kind(j) : "null";
 		mcc_error(c->d, rule_loc(c, rp),
 			  "'%s': passthrough needs an object with a \"%s\" array (a %s), got %s%s",
 			  rp, field, b->kind == B_TOOL ? "CallToolResult" : "ReadResourceResult",
-			  !j ? "null" : json_is_object(j) ? mcc_printf("an object without a \"%s\" array", field)
-			  : json_kind(j), dflt(c, rp));
+			  got, dflt(c, rp));
 		note_set(c, bpath(b, "backend.passthrough"));
 		json_decref(j);
 	}

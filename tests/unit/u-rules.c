@@ -49,7 +49,8 @@ run_named(const char *const *layers, const char *const *names, unsigned vflags)
 	mcc_diag_init(&d, NULL, MCC_DIAG_TEXT);
 	for (int i = 0; layers[i]; i++) {
 		const char *name = names ? names[i] : mcc_printf("L%d.yaml", i);
-		struct mcc_node *l = mcc_yaml_load_string(name, layers[i], strlen(layers[i]), i, &d);
+		struct mcc_node *l =
+			mcc_yaml_load_string(name, layers[i], strlen(layers[i]), i, &d);
 
 		if (!l)
 			goto out;
@@ -120,7 +121,8 @@ implementations_match_schema(void)
 
 	for (i = 0; mcc_rule_name(i); i++) {
 		CHECK(in_schema(mcc_rule_name(i)));
-		CHECK(i < mcpg_schema.nrules && !strcmp(mcc_rule_name(i), mcpg_schema.rules[i].name));
+		CHECK(i < mcpg_schema.nrules &&
+		      !strcmp(mcc_rule_name(i), mcpg_schema.rules[i].name));
 	}
 	CHECK(i == mcpg_schema.nrules);
 	CHECK(!mcc_rule_implemented("no_such_rule"));
@@ -240,7 +242,8 @@ jwk_usability(void)
 		{ "{\"kty\":\"RSA\",\"n\":\"AQAB\",\"e\":\"AQAB\"}", "[PS512]", 1 },
 		{ "{\"kty\":\"RSA\",\"n\":\"AQAB\"}", "[RS256]", 0 },
 		{ "{\"kty\":\"RSA\",\"n\":\"A+B\",\"e\":\"AQAB\"}", "[RS256]", 0 },
-		{ "{\"kty\":\"RSA\",\"alg\":\"ES256\",\"n\":\"AQAB\",\"e\":\"AQAB\"}", "[ES256, RS256]", 0 },
+		{ "{\"kty\":\"RSA\",\"alg\":\"ES256\",\"n\":\"AQAB\",\"e\":\"AQAB\"}",
+		  "[ES256, RS256]", 0 },
 		{ "{\"kty\":\"OKP\",\"crv\":\"Ed25519\","
 		  "\"x\":\"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo\"}", "[EdDSA]", 1 },
 		{ "{\"kty\":\"OKP\",\"crv\":\"X25519\","
@@ -288,10 +291,9 @@ static void
 other_schema_ignored(void)
 {
 	struct mcpg_image img;
-
-	memset(&img, 0, sizeof(img));
 	struct mcpg_schema other = mcpg_schema;
 
+	memset(&img, 0, sizeof(img));
 	other.hash ^= 1;
 	img.schema = &other;
 	mcc_diag_release(&d);
