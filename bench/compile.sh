@@ -74,7 +74,7 @@ ajv_core=$(sed -n 's/^  "version": "\(.*\)",$/\1/p' "$out/node_modules/ajv/packa
 
 # runstat OUT CMD...: run CMD, append "wall_us cpu_us maxrss_kb status" to OUT.
 runstat=$out/runstat
-if [ ! -x "$runstat" ] || [ "$0" -nt "$runstat" ]; then
+if [ ! -x "$runstat" ] || [ -n "$(find "$0" -newer "$runstat")" ]; then
 	cat > "$out/runstat.c" <<'EOF'
 /* runstat OUT CMD...: wall and CPU time and peak RSS of one command. */
 #define _GNU_SOURCE
@@ -159,7 +159,7 @@ rows=$out/rows
 : > "$rows"
 for n in $SIZES; do
 	yaml=$out/tools-$n.yaml json=$out/tools-$n.json img=$out/tools-$n.img
-	if [ ! -s "$json" ] || [ bench/gen-tools.py -nt "$json" ]; then
+	if [ ! -s "$json" ] || [ -n "$(find bench/gen-tools.py -newer "$json")" ]; then
 		say "generating $n tools"
 		python3 bench/gen-tools.py "$n" "$yaml" "$json"
 	fi
@@ -169,9 +169,9 @@ for n in $SIZES; do
 		{ say "ajv refuses $json"; exit 1; }
 	runs=${RUNS:-$([ "$n" -ge 100000 ] && echo 3 || echo 5)}
 	say "$n tools: $runs runs each of check, build, ajv"
-	c=$(measure check-$n "$runs" "$mcpgc" check "$yaml")
-	b=$(measure build-$n "$runs" "$mcpgc" build "$yaml" -o "$img")
-	a=$(measure ajv-$n "$runs" "$ajv" validate -s "$schema" -d "$json" --spec=draft7 -c ajv-formats)
+	c=$(measure "check-$n" "$runs" "$mcpgc" check "$yaml")
+	b=$(measure "build-$n" "$runs" "$mcpgc" build "$yaml" -o "$img")
+	a=$(measure "ajv-$n" "$runs" "$ajv" validate -s "$schema" -d "$json" --spec=draft7 -c ajv-formats)
 	echo "$n $(wc -c < "$yaml") $(wc -c < "$json") $(wc -c < "$img") $c $b $a" >> "$rows"
 done
 
