@@ -118,7 +118,8 @@ $(B)/%.o: %.c $(B)/CFLAGS
 $(B)/compiler/parse.c $(B)/compiler/parse.h &: compiler/parse.y
 	@mkdir -p $(B)/compiler
 	$(QUIET_GEN)cp compiler/parse.y $(B)/compiler/parse.y && \
-		$(LEMON) -q -T$(LEMPAR) -d$(B)/compiler $(B)/compiler/parse.y
+		$(LEMON) -q -T$(LEMPAR) -d$(B)/compiler $(B)/compiler/parse.y && \
+		touch $(B)/compiler/parse.c $(B)/compiler/parse.h
 
 $(B)/compiler/lex.c: compiler/lex.re $(B)/compiler/parse.h
 	@mkdir -p $(B)/compiler

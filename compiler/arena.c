@@ -23,6 +23,7 @@ struct block {
 };
 
 static struct block *blocks;
+static unsigned long generation;
 
 static void *
 oom(size_t size)
@@ -125,9 +126,16 @@ mcc_printf(const char *fmt, ...)
 	return p;
 }
 
+unsigned long
+mcc_arena_generation(void)
+{
+	return generation;
+}
+
 void
 mcc_arena_free_all(void)
 {
+	generation++;
 	while (blocks) {
 		struct block *next = blocks->next;
 

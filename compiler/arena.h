@@ -17,5 +17,10 @@ char *mcc_strdup(const char *s);
 char *mcc_strndup(const char *s, size_t len);
 char *mcc_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void mcc_arena_free_all(void);
+/*
+ * Bumped by every mcc_arena_free_all(): a cache of arena pointers keys on
+ * it, so it never hands out memory from an arena that is gone.
+ */
+unsigned long mcc_arena_generation(void);
 
 #endif /* MCC_ARENA_H */

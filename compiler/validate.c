@@ -147,8 +147,13 @@ wrong_type(struct ctx *c, const char *path, uint16_t type, const struct mcc_node
 		  mcc_type_phrase(c->s, type), got_phrase(n));
 }
 
-/* Cache of parsed defaults, one slot per field of the schema in use. */
+/*
+ * Cache of parsed defaults, one slot per field of the schema in use.  The
+ * nodes live in the arena, so the cache is only good for the arena
+ * generation that filled it.
+ */
 static const struct mcpg_schema *dflt_schema;
+static unsigned long dflt_generation;
 static const struct mcc_node **dflt_nodes;
 
 const struct mcc_node *
@@ -158,9 +163,10 @@ mcc_field_default(const struct mcpg_schema *s, const struct mcpg_field *f)
 
 	if (!f->dflt)
 		return NULL;
-	if (dflt_schema != s) {
+	if (dflt_schema != s || dflt_generation != mcc_arena_generation() || !dflt_nodes) {
 		dflt_nodes = mcc_alloc(s->nfields * sizeof(*dflt_nodes));
 		dflt_schema = s;
+		dflt_generation = mcc_arena_generation();
 	}
 	if (!dflt_nodes[i]) {
 		/* Defaults are JSON, which is YAML flow syntax; wrap it so
