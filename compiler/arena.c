@@ -109,19 +109,30 @@ mcc_strdup(const char *s)
 }
 
 char *
+mcc_vprintf(const char *fmt, va_list ap)
+{
+	va_list ap2;
+	int n;
+	char *p;
+
+	va_copy(ap2, ap);
+	n = vsnprintf(NULL, 0, fmt, ap2);
+	va_end(ap2);
+	if (n < 0)
+		return mcc_strdup("");
+	p = mcc_alloc((size_t)n + 1);
+	vsnprintf(p, (size_t)n + 1, fmt, ap);
+	return p;
+}
+
+char *
 mcc_printf(const char *fmt, ...)
 {
 	va_list ap;
-	int n;
+	char *p;
 
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return mcc_strdup("");
-	char *p = mcc_alloc((size_t)n + 1);
-	va_start(ap, fmt);
-	vsnprintf(p, (size_t)n + 1, fmt, ap);
+	p = mcc_vprintf(fmt, ap);
 	va_end(ap);
 	return p;
 }

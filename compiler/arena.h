@@ -7,6 +7,7 @@
 #ifndef MCC_ARENA_H
 #define MCC_ARENA_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 /* Zeroed memory, 16-byte aligned, valid until mcc_arena_free_all(). */
@@ -16,6 +17,7 @@ void *mcc_grow(void *old, size_t old_nr, size_t new_nr, size_t elem);
 char *mcc_strdup(const char *s);
 char *mcc_strndup(const char *s, size_t len);
 char *mcc_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *mcc_vprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 void mcc_arena_free_all(void);
 /*
  * Bumped by every mcc_arena_free_all(): a cache of arena pointers keys on

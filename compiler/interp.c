@@ -57,26 +57,6 @@ struct scan {
 	int nerr;
 };
 
-static char *vfmt(const char *fmt, va_list ap)
-	__attribute__((format(printf, 1, 0)));
-
-static char *
-vfmt(const char *fmt, va_list ap)
-{
-	va_list ap2;
-	int n;
-	char *p;
-
-	va_copy(ap2, ap);
-	n = vsnprintf(NULL, 0, fmt, ap2);
-	va_end(ap2);
-	if (n < 0)
-		return mcc_strdup("");
-	p = mcc_alloc((size_t)n + 1);
-	vsnprintf(p, (size_t)n + 1, fmt, ap);
-	return p;
-}
-
 static void err_at(struct scan *c, size_t off, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
@@ -88,7 +68,7 @@ err_at(struct scan *c, size_t off, const char *fmt, ...)
 	char *msg;
 
 	va_start(ap, fmt);
-	msg = vfmt(fmt, ap);
+	msg = mcc_vprintf(fmt, ap);
 	va_end(ap);
 	if (loc.col > 0)
 		loc.col += (int)off;
