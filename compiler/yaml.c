@@ -29,6 +29,7 @@
 #include <sys/stat.h>
 
 #include "arena.h"
+#include "yaml_fast.h"
 
 /*
  * Aliases are shallow copies, so an alias bomb costs no memory here, but
@@ -1456,8 +1457,8 @@ empty_root(struct loader *L)
 }
 
 struct mcc_node *
-mcc_yaml_load_string(const char *name, const char *text, size_t len, int layer,
-		     struct mcc_diag *d)
+mcc_yaml_load_string_slow(const char *name, const char *text, size_t len, int layer,
+			  struct mcc_diag *d)
 {
 	struct loader L = { 0 };
 	struct fy_diag_cfg dcfg;
@@ -1522,6 +1523,23 @@ mcc_yaml_load_string(const char *name, const char *text, size_t len, int layer,
 		return NULL;
 	}
 	return L.root;
+}
+
+/*
+ * The fast path (yaml_fast.c) first: it takes most configs and reports
+ * nothing, declining whatever it cannot load exactly as libfyaml would,
+ * so every diagnostic still comes from the loader above.  Once the sink
+ * has stopped, only the loader above knows what to return.
+ */
+struct mcc_node *
+mcc_yaml_load_string(const char *name, const char *text, size_t len, int layer,
+		     struct mcc_diag *d)
+{
+	struct mcc_node *root;
+
+	if (!d->stopped && (root = mcc_yaml_fast_load(name, text, len, layer)))
+		return root;
+	return mcc_yaml_load_string_slow(name, text, len, layer, d);
 }
 
 struct mcc_node *

@@ -1,33 +1,150 @@
 /*
  * main.c - the mcpg runtime entry point.
  *
- *   mcpg [--image PATH]        PATH defaults to $MCPG_IMAGE
+ *   mcpg [--image PATH] [--check]      PATH defaults to $MCPG_IMAGE
+ *   MCPG_CONFIG=a.yaml:b.yaml mcpg     build a private image with mcpgc first
  *
- * Today it maps the image, verifies it once and reports its digest; the
- * HTTP server arrives with the runtime issue.  A corrupt, truncated or
- * foreign image is refused with one line and exit status 1.
+ * Boot: map and verify the image, resolve ${env.*} (mcpg_rt_load), publish
+ * it, configure logs, bind the listener, turn ready.  A corrupt, truncated
+ * or foreign image, an unset variable or a listener that cannot bind is one
+ * line on stderr and exit status 1.  --check stops after loading (exit 0).
+ *
+ * Then the main thread only waits for signals: SIGHUP reloads, SIGTERM and
+ * SIGINT drain (/ready 503, no new connections, in-flight requests and SSE
+ * streams get up to shutdown_timeout_ms) and exit 0.  Every other thread
+ * starts with these signals blocked.
  */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
-#include "image.h"
+#include "http.h"
+#include "log.h"
+#include "mcp.h"
+#include "pool.h"
+#include "reload.h"
+#include "rt.h"
 #include "schema_desc.h"
 
-static const char usage_text[] = "usage: mcpg [--image PATH]\n";
+static const char usage_text[] = "usage: mcpg [--image PATH] [--check]\n";
+
+static char tmpdir[PATH_MAX];
+static char tmpimg[PATH_MAX + 32];
+
+static void
+cleanup_tmp(void)
+{
+	if (!tmpdir[0])
+		return;
+	unlink(tmpimg);
+	{
+		char next[PATH_MAX + 64];
+
+		snprintf(next, sizeof(next), "%s.next", tmpimg);
+		unlink(next);
+	}
+	rmdir(tmpdir);
+	tmpdir[0] = '\0';
+}
+
+/* mcpgc next to this program when it is there, else from PATH. */
+static const char *
+find_mcpgc(const char *argv0, char *buf, size_t len)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	const char *slash;
+
+	if (n > 0) {
+		self[n] = '\0';
+		argv0 = self;
+	}
+	slash = strrchr(argv0, '/');
+	if (slash && (size_t)(slash - argv0) + 7 < len) {
+		snprintf(buf, len, "%.*s/mcpgc", (int)(slash - argv0), argv0);
+		if (access(buf, X_OK) == 0)
+			return buf;
+	}
+	return "mcpgc";
+}
+
+static int
+build_private_image(const char *argv0, const char *layers, char *mcpgc, size_t mlen)
+{
+	const char *t = getenv("TMPDIR");
+	char err[512];
+
+	snprintf(tmpdir, sizeof(tmpdir), "%s/mcpg-XXXXXX", t && *t ? t : "/tmp");
+	if (!mkdtemp(tmpdir)) {
+		fprintf(stderr, "mcpg: error: cannot create a temporary directory: %s\n",
+			strerror(errno));
+		tmpdir[0] = '\0';
+		return -1;
+	}
+	snprintf(tmpimg, sizeof(tmpimg), "%s/config.img", tmpdir);
+	find_mcpgc(argv0, mcpgc, mlen);
+	if (mcpg_build_image(mcpgc, layers, tmpimg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "mcpg: error: MCPG_CONFIG: %s\n", err);
+		cleanup_tmp();
+		return -1;
+	}
+	return 0;
+}
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Drain until nothing is in flight or the budget is spent; 1 if forced. */
+static int
+drain(uint64_t budget_ms, sigset_t *set)
+{
+	int64_t deadline = mono_ms() + (int64_t)budget_ms;
+
+	mcpg_http_drain();
+	while (mcpg_http_inflight() > 0) {
+		struct timespec ts = { 0, 10 * 1000000 };
+		siginfo_t si;
+
+		if (mono_ms() >= deadline)
+			return 1;
+		/* A second SIGTERM or SIGINT ends the drain at once. */
+		if (sigtimedwait(set, &si, &ts) > 0 && si.si_signo != SIGHUP)
+			return 1;
+	}
+	return 0;
+}
 
 int
 main(int argc, char **argv)
 {
-	const char *path = getenv("MCPG_IMAGE");
-	struct mcpg_image img;
-	struct mcpg_verify_error err;
+	const char *path = getenv("MCPG_IMAGE"), *layers = NULL;
+	int check = 0, image_arg = 0, forced, sig;
+	char err[1024], mcpgc[PATH_MAX];
+	struct mcpg_rt *rt;
+	sigset_t set;
+	int64_t t_boot = mono_ms();
+	uint64_t budget;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--image") && i + 1 < argc) {
 			path = argv[++i];
+			image_arg = 1;
 		} else if (!strncmp(argv[i], "--image=", 8)) {
 			path = argv[i] + 8;
+			image_arg = 1;
+		} else if (!strcmp(argv[i], "--check")) {
+			check = 1;
 		} else if (!strcmp(argv[i], "--version") || !strcmp(argv[i], "-V")) {
 			printf("mcpg %s (schema %s)\n", MCPG_VERSION, mcpg_schema.hash_hex);
 			return 0;
@@ -39,19 +156,93 @@ main(int argc, char **argv)
 			return 2;
 		}
 	}
+	mcpg_log_init();
+	if (!image_arg && (!path || !*path) && getenv("MCPG_CONFIG") && *getenv("MCPG_CONFIG")) {
+		layers = getenv("MCPG_CONFIG");
+		if (build_private_image(argv[0], layers, mcpgc, sizeof(mcpgc)) < 0)
+			return 1;
+		path = tmpimg;
+	}
 	if (!path || !*path) {
-		fprintf(stderr, "mcpg: error: no image: pass --image PATH or set MCPG_IMAGE\n");
+		fprintf(stderr, "mcpg: error: no image: pass --image PATH or set MCPG_IMAGE "
+				"(or MCPG_CONFIG)\n");
 		return 2;
 	}
-	if (mcpg_image_open(&img, path, &mcpg_schema, &err)) {
-		fprintf(stderr, "mcpg: error: %s: %s\n", path, err.msg);
+
+	/* Signals are taken by this thread only, with sigtimedwait. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	rt = mcpg_rt_load(path, err, sizeof(err));
+	if (!rt) {
+		fprintf(stderr, "mcpg: error: %s: %s\n", layers ? "MCPG_CONFIG" : path, err);
+		cleanup_tmp();
 		return 1;
 	}
-	fprintf(stderr, "{\"level\":\"info\",\"msg\":\"image verified\",\"image\":\"%s\","
-			"\"digest\":\"%s\",\"bytes\":%zu}\n",
-		path, img.digest_hex, img.size);
-	fprintf(stderr, "mcpg: the HTTP runtime is not built yet (issue 4); exiting after "
-			"verifying the image\n");
-	mcpg_image_close(&img);
+	if (check) {
+		mcpg_log(MCPG_LOG_INFO, NULL, "image verified", "image", MCPG_LF_STR, path,
+			 "digest", MCPG_LF_STR, rt->img.digest_hex, "bytes", MCPG_LF_U64,
+			 (uint64_t)rt->img.size, "bindings", MCPG_LF_U64, (uint64_t)rt->nbindings,
+			 NULL);
+		mcpg_rt_release(rt);
+		cleanup_tmp();
+		return 0;
+	}
+	mcpg_rt_publish(rt);
+	mcpg_log_configure(rt);
+	mcpg_log(MCPG_LOG_INFO, NULL, "mcpg starting", "digest", MCPG_LF_STR, rt->img.digest_hex,
+		 "version", MCPG_LF_STR, MCPG_VERSION, "image", MCPG_LF_STR, layers ? layers : path,
+		 "pid", MCPG_LF_I64, (int64_t)getpid(), "bindings", MCPG_LF_U64,
+		 (uint64_t)rt->nbindings, NULL);
+	if (mcpg_pool_start(2, 256) < 0 || mcpg_http_start(rt, err, sizeof(err)) < 0) {
+		if (!err[0])
+			snprintf(err, sizeof(err), "cannot start the worker threads");
+		fprintf(stderr, "mcpg: error: %s\n", err);
+		cleanup_tmp();
+		return 1;
+	}
+	mcpg_reload_start(path, layers, mcpgc, layers == NULL);
+	mcpg_http_set_ready(1);
+	mcpg_log(MCPG_LOG_INFO, NULL, "ready", "bind_address", MCPG_LF_STR,
+		 mcpg_server_bind_address(&rt->img, &rt->cfg->gateway.server), "boot_ms",
+		 MCPG_LF_I64, mono_ms() - t_boot, NULL);
+
+	for (;;) {
+		siginfo_t si;
+
+		sig = sigwaitinfo(&set, &si);
+		if (sig < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (sig == SIGHUP) {
+			mcpg_reload_now("sighup");
+			continue;
+		}
+		break;
+	}
+
+	rt = mcpg_rt_acquire();
+	budget = rt->cfg->gateway.server.shutdown_timeout_ms;
+	mcpg_rt_release(rt);
+	mcpg_log(MCPG_LOG_INFO, NULL, "draining", "signal", MCPG_LF_STR,
+		 sig == SIGINT ? "SIGINT" : "SIGTERM", "inflight", MCPG_LF_I64,
+		 (int64_t)mcpg_http_inflight(), "budget_ms", MCPG_LF_U64, budget, NULL);
+	forced = drain(budget, &set);
+	mcpg_reload_stop();
+	if (forced)
+		mcpg_log(MCPG_LOG_WARN, NULL, "drain budget spent; cancelling what is left",
+			 "inflight", MCPG_LF_I64, (int64_t)mcpg_http_inflight(), NULL);
+	mcpg_http_stop();
+	mcpg_log(MCPG_LOG_INFO, NULL, "stopped", NULL);
+	rt = mcpg_rt_publish(NULL);
+	mcpg_rt_release(rt);
+	mcpg_log_close();
+	cleanup_tmp();
 	return 0;
 }

@@ -17,10 +17,10 @@ one_line() {
 	fi
 }
 
-expect_rc "a good image boots" 0 "$MCPG" --image good.img
-if [ -n "$digest" ] && MCPG_IMAGE=good.img "$MCPG" 2>&1 | grep -q "\"digest\":\"$digest\""; then
+expect_rc "a good image boots" 0 "$MCPG" --check --image good.img
+if [ -n "$digest" ] && MCPG_IMAGE=good.img "$MCPG" --check 2>&1 | grep -q "\"digest\":\"$digest\""; then
 	ok "MCPG_IMAGE boots and the log names the digest build printed"
-else fail "MCPG_IMAGE boots and the log names the digest build printed" "$(MCPG_IMAGE=good.img "$MCPG" 2>&1)"; fi
+else fail "MCPG_IMAGE boots and the log names the digest build printed" "$(MCPG_IMAGE=good.img "$MCPG" --check 2>&1)"; fi
 
 cp good.img flip.img
 printf '\377' | dd of=flip.img bs=1 seek=$((size / 2)) conv=notrunc 2> /dev/null

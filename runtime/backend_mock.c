@@ -1,0 +1,116 @@
+/*
+ * backend_mock.c - backend.kind: mock, a canned answer (schema struct
+ * mock_backend; reference/mcpg.md section 3.6).
+ *
+ * The response is stored in the image as compact JSON text.  A call waits
+ * delay_ms (cancellable), then answers:
+ *
+ * While it waits, a caller that sent a progressToken and can receive
+ * notifications gets notifications/progress: progress 0 at the start, then
+ * every max(50 ms, delay_ms / 10), then delay_ms, with total delay_ms (in
+ * milliseconds).  delay_ms: 100 gives 0, 50 and 100, as the MCP conformance
+ * suite's progress fixture does.
+ *
+ *   error: true        a tool error whose text is error_message ("mock
+ *                      error" when absent); a read gets JSON-RPC -32603
+ *   passthrough: true  the response itself is the whole CallToolResult or
+ *                      ReadResourceResult (mcpgc checked its shape)
+ *   tools/call         { content: [{type: "text", text: RESPONSE pretty-
+ *                        printed with two-space indent}],
+ *                        structuredContent: { toolName, bindingKind: "mock",
+ *                        arguments, response, delayMs, simulated: true },
+ *                        isError: false }
+ *   resources/read     { contents: [{uri, mimeType, text}] }: a JSON string
+ *                      response is the text itself (text/plain), any other
+ *                      value its compact JSON (application/json); the
+ *                      binding's mimeType wins when set
+ */
+#include "backend_int.h"
+
+static void
+progress(struct mcpg_call *call, uint64_t done, uint64_t total)
+{
+	json_t *note = json_pack("{s:s, s:s, s:{s:O, s:I, s:I}}", "jsonrpc", "2.0",
+				 "method", "notifications/progress", "params",
+				 "progressToken", call->progress_token,
+				 "progress", (json_int_t)done, "total", (json_int_t)total);
+
+	if (note)
+		call->notify(call, note);
+}
+
+/* Wait `delay` ms, with progress when the caller asked for it. */
+static int
+mock_wait(struct mcpg_call *call, uint64_t delay)
+{
+	int report = call->notify && call->progress_token;
+	uint64_t step = delay / 10 > 50 ? delay / 10 : 50, done = 0;
+	int64_t start = mcpg_now_ms();
+	int why;
+
+	if (report)
+		progress(call, 0, delay);
+	while (done < delay) {
+		uint64_t next = report && delay - done > step ? done + step : delay;
+
+		/* Sleep to an absolute mark, so the ticks do not add drift. */
+		if ((why = mcpg_call_sleep(call, start + (int64_t)next - mcpg_now_ms())))
+			return why;
+		done = next;
+		if (report)
+			progress(call, done, delay);
+	}
+	return MCPG_STOP_NO;
+}
+
+int
+mcpg_backend_mock_run(struct mcpg_call *call, const struct mcpg_mock_backend *m)
+{
+	const struct mcpg_image *img = &call->rt->img;
+	const char *text = mcpg_str(img, m->response);
+	size_t len = text ? mcpg_str_len(img, m->response) : 0;
+	struct strbuf sb = STRBUF_INIT;
+	json_t *resp, *structured;
+	int why, rc;
+
+	if (m->delay_ms && (why = mock_wait(call, m->delay_ms)))
+		return mcpg_call_stop(call, why);
+	if (m->error) {
+		const char *msg = mcpg_str(img, m->error_message);
+
+		return mcpg_call_fail(call, "mock", NULL, 0, "%s", msg ? msg : "mock error");
+	}
+	if (!text) {
+		text = "null";
+		len = 4;
+	}
+	if (!(resp = mcpg_json_parse(text, len)))
+		return mcpg_call_error(call, MCPG_RPC_INTERNAL, "config",
+				       "mock response of '%s' is not valid JSON",
+				       call->binding->name);
+	if (m->passthrough) {
+		json_decref(call->result);
+		call->result = resp;
+		return 0;
+	}
+	if (call->op != MCPG_CALL_TOOL) {
+		if (json_is_string(resp))
+			rc = mcpg_call_ok(call, json_string_value(resp), json_string_length(resp),
+					  NULL, "text/plain");
+		else
+			rc = mcpg_call_ok(call, text, len, NULL, "application/json");
+		json_decref(resp);
+		return rc;
+	}
+	mcpg_json_pretty(&sb, resp);
+	structured = json_pack("{s:s, s:s, s:o, s:o, s:I, s:b}",
+			       "toolName", call->binding->name,
+			       "bindingKind", "mock",
+			       "arguments", json_deep_copy(call->arguments),
+			       "response", resp,
+			       "delayMs", (json_int_t)m->delay_ms,
+			       "simulated", 1);
+	rc = mcpg_call_ok(call, sb.buf, sb.len, structured, NULL);
+	strbuf_release(&sb);
+	return rc;
+}

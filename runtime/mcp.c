@@ -1,0 +1,1292 @@
+/*
+ * mcp.c - MCP over JSON-RPC: session rules and method dispatch (see mcp.h).
+ *
+ * Answers are written as JSON text straight into the response buffer:
+ * lists are the snapshot's pre-serialised entries joined with commas, and
+ * backend results are dumped by jansson through a callback, so a request
+ * costs one jansson parse of its body and few allocations beyond it.
+ *
+ * A backend call runs inline on the HTTP thread only when it cannot block
+ * (a mock without delay_ms); anything else becomes a job on the worker pool
+ * with a deadline of request_timeout_ms, watched by the housekeeper thread,
+ * which also evicts idle sessions.
+ */
+#include "mcp.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "jsonw.h"
+#include "log.h"
+#include "metrics.h"
+#include "template.h"
+
+#define PAGE_SIZE 100
+
+static struct mcpg_mcp_hooks hooks;
+
+int64_t
+mcpg_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ------------------------------------------------------------------------
+ * Writing JSON-RPC messages
+ */
+
+/* The start of an answer message: SSE framing when asked. */
+static void
+msg_begin(struct strbuf *o, int sse)
+{
+	if (sse)
+		strbuf_add(o, "event: message\ndata: ", 21);
+}
+
+static void
+msg_end(struct strbuf *o, int sse)
+{
+	if (sse)
+		strbuf_add(o, "\n\n", 2);
+}
+
+static void
+result_begin(struct strbuf *o, const char *idj)
+{
+	strbuf_add(o, "{\"jsonrpc\":\"2.0\",\"id\":", 22);
+	strbuf_addstr(o, idj);
+	strbuf_add(o, ",\"result\":", 10);
+}
+
+static void
+error_msg(struct strbuf *o, const char *idj, int code, const char *msg, const char *data)
+{
+	strbuf_add(o, "{\"jsonrpc\":\"2.0\",\"id\":", 22);
+	strbuf_addstr(o, idj ? idj : "null");
+	strbuf_addf(o, ",\"error\":{\"code\":%d,\"message\":", code);
+	mcpg_jsonw_cstr(o, msg);
+	if (data) {
+		strbuf_add(o, ",\"data\":", 8);
+		strbuf_addstr(o, data);
+	}
+	strbuf_add(o, "}}", 2);
+}
+
+void
+mcpg_mcp_error(struct mcpg_mcp_resp *out, int status, int code, const char *msg)
+{
+	out->status = status;
+	out->sse = 0;
+	error_msg(out->body, NULL, code, msg, NULL);
+}
+
+/* A JSON-RPC error answer to request `idj` (HTTP 200). */
+static void
+rpc_error(struct mcpg_mcp_resp *out, const char *idj, int code, const char *msg)
+{
+	out->status = 200;
+	msg_begin(out->body, out->sse);
+	error_msg(out->body, idj, code, msg, NULL);
+	msg_end(out->body, out->sse);
+}
+
+static void
+rpc_errorf(struct mcpg_mcp_resp *out, const char *idj, int code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void
+rpc_errorf(struct mcpg_mcp_resp *out, const char *idj, int code, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	rpc_error(out, idj, code, buf);
+}
+
+/* A result that is fixed JSON text. */
+static void
+rpc_result_text(struct mcpg_mcp_resp *out, const char *idj, const char *json)
+{
+	out->status = 200;
+	msg_begin(out->body, out->sse);
+	result_begin(out->body, idj);
+	strbuf_addstr(out->body, json);
+	strbuf_addch(out->body, '}');
+	msg_end(out->body, out->sse);
+}
+
+/* ------------------------------------------------------------------------
+ * The request envelope
+ */
+
+static const char *const versions[] = { "2025-11-25", "2025-06-18", "2025-03-26" };
+
+static const char *
+known_version(const char *v)
+{
+	for (size_t i = 0; v && i < sizeof(versions) / sizeof(versions[0]); i++)
+		if (!strcmp(v, versions[i]))
+			return versions[i];
+	return NULL;
+}
+
+/* Methods as static strings, for metrics and logs. */
+static const char *const methods[] = {
+	"initialize", "ping", "tools/list", "tools/call", "resources/list",
+	"resources/templates/list", "resources/read", "resources/subscribe",
+	"resources/unsubscribe", "prompts/list", "prompts/get", "logging/setLevel",
+	"completion/complete", "notifications/initialized", "notifications/cancelled",
+};
+
+static const char *
+static_method(const char *m)
+{
+	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+		if (!strcmp(m, methods[i]))
+			return methods[i];
+	return "other";
+}
+
+/* The id as JSON text into `buf`; 0, or -1 when it is not a string or number. */
+static int
+id_text(const json_t *id, struct strbuf *buf)
+{
+	if (json_is_integer(id)) {
+		strbuf_addf(buf, "%" JSON_INTEGER_FORMAT, json_integer_value(id));
+		return 0;
+	}
+	if (json_is_string(id)) {
+		mcpg_jsonw_str(buf, json_string_value(id), json_string_length(id));
+		return 0;
+	}
+	if (json_is_real(id)) {
+		mcpg_jsonw_value(buf, id);
+		return 0;
+	}
+	return -1;
+}
+
+/* ------------------------------------------------------------------------
+ * initialize
+ */
+
+static void
+do_initialize(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg_mcp_resp *out,
+	      const char *idj, json_t *params, const struct mcpg_identity *ident)
+{
+	const struct mcpg_capabilities *caps = &rt->cfg->mcp.capabilities;
+	const char *asked = json_string_value(json_object_get(params, "protocolVersion"));
+	const char *v = known_version(asked);
+	struct mcpg_session *s;
+	struct strbuf *o = out->body;
+	int limited;
+
+	if (!v)
+		v = MCPG_PV_LATEST;
+	s = mcpg_session_create(mcpg_authz_tenant_key(&ident->view), v,
+				rt->cfg->gateway.server.max_sessions_per_tenant, &limited);
+	if (!s) {
+		out->status = limited ? 429 : 500;
+		out->sse = 0;
+		error_msg(o, idj, limited ? MCPG_RPC_LIMITED : -32603,
+			  limited ? "too many sessions for this tenant" : "out of memory", NULL);
+		return;
+	}
+	memcpy(out->session_id, s->id, sizeof(out->session_id));
+	out->status = 200;
+	msg_begin(o, out->sse);
+	result_begin(o, idj);
+	strbuf_addf(o, "{\"protocolVersion\":\"%s\",\"capabilities\":{\"logging\":{}", v);
+	if (caps->prompts.n || caps->resource_templates.n)
+		strbuf_addstr(o, ",\"completions\":{}");
+	if (caps->tools.n)
+		strbuf_addstr(o, ",\"tools\":{\"listChanged\":true}");
+	if (caps->resources.n || caps->resource_templates.n)
+		strbuf_addstr(o, ",\"resources\":{\"subscribe\":true,\"listChanged\":true}");
+	if (caps->prompts.n)
+		strbuf_addstr(o, ",\"prompts\":{\"listChanged\":true}");
+	strbuf_addstr(o, "},\"serverInfo\":{\"name\":\"mcpg\",\"title\":\"Model Context Protocol "
+			 "Gateway\",\"version\":\"" MCPG_VERSION "\"}}}");
+	msg_end(o, out->sse);
+	mcpg_log(MCPG_LOG_DEBUG, in->rid, "session started", "session", MCPG_LF_STR, s->id,
+		 "protocol_version", MCPG_LF_STR, v, NULL);
+	mcpg_session_put(s);
+}
+
+/* ------------------------------------------------------------------------
+ * Lists
+ */
+
+static void
+do_list(struct mcpg_rt *rt, struct mcpg_mcp_resp *out, const char *idj, json_t *params,
+	const struct mcpg_identity *ident, enum mcpg_binding_kind kind, const char *key)
+{
+	const char *cursor = json_string_value(json_object_get(params, "cursor"));
+	size_t start = 0, i, n = 0;
+	struct strbuf *o = out->body;
+
+	if (cursor) {
+		char *end;
+		unsigned long long v;
+
+		if (cursor[0] != 'c' || !cursor[1] ||
+		    (v = strtoull(cursor + 1, &end, 10), *end) || v > rt->nbindings) {
+			rpc_error(out, idj, MCPG_RPC_BAD_PARAMS, "invalid cursor");
+			return;
+		}
+		start = (size_t)v;
+	}
+	out->status = 200;
+	msg_begin(o, out->sse);
+	result_begin(o, idj);
+	strbuf_addf(o, "{\"%s\":[", key);
+	for (i = start; i < rt->nbindings; i++) {
+		const struct mcpg_binding *b = &rt->bindings[i];
+
+		if (b->kind != kind || !mcpg_authz_allowed(rt, b, &ident->view))
+			continue;
+		if (n == PAGE_SIZE)
+			break;
+		if (n++)
+			strbuf_addch(o, ',');
+		strbuf_add(o, b->list_json, b->list_json_len);
+	}
+	strbuf_addch(o, ']');
+	if (i < rt->nbindings) {
+		/* Is there another visible item?  Say so only then. */
+		size_t j;
+
+		for (j = i; j < rt->nbindings; j++)
+			if (rt->bindings[j].kind == kind &&
+			    mcpg_authz_allowed(rt, &rt->bindings[j], &ident->view))
+				break;
+		if (j < rt->nbindings)
+			strbuf_addf(o, ",\"nextCursor\":\"c%zu\"", j);
+	}
+	strbuf_add(o, "}}", 2);
+	msg_end(o, out->sse);
+}
+
+/* ------------------------------------------------------------------------
+ * Calls: tools/call and resources/read
+ */
+
+static pthread_mutex_t hk_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t hk_cond = PTHREAD_COND_INITIALIZER;
+static struct mcpg_job *deadlines; /* hk_lock */
+static int hk_stop;
+static pthread_t hk_thread;
+static int hk_started;
+
+static void
+job_free(struct mcpg_job *job)
+{
+	mcpg_call_release(&job->call);
+	json_decref(job->request);
+	json_decref(job->vars);
+	free(job->id_json);
+	strbuf_release(&job->out);
+	if (job->sess) {
+		atomic_fetch_sub(&job->sess->busy, 1);
+		mcpg_session_touch(job->sess);
+		mcpg_session_put(job->sess);
+	}
+	mcpg_rt_release(job->rt);
+	pthread_mutex_destroy(&job->lock);
+	free(job);
+}
+
+void
+mcpg_job_put(struct mcpg_job *job)
+{
+	if (job && atomic_fetch_sub_explicit(&job->refs, 1, memory_order_acq_rel) == 1)
+		job_free(job);
+}
+
+/* Append one message (compact JSON) to the job's output, framed (lock held). */
+static void
+job_append(struct mcpg_job *job, const char *json, size_t len)
+{
+	msg_begin(&job->out, job->sse);
+	strbuf_add(&job->out, json, len);
+	msg_end(&job->out, job->sse);
+}
+
+static void
+job_wake(struct mcpg_job *job)
+{
+	if (hooks.wake_job)
+		hooks.wake_job(job);
+}
+
+/* MCP's log levels, lowest first (logging/setLevel, notifications/message). */
+static const char *const log_levels[] = { "debug", "info", "notice", "warning", "error",
+					  "critical", "alert", "emergency" };
+#define NLEVELS (sizeof(log_levels) / sizeof(log_levels[0]))
+
+static size_t
+level_index(const char *lv)
+{
+	size_t i;
+
+	for (i = 0; lv && i < NLEVELS; i++)
+		if (!strcmp(lv, log_levels[i]))
+			return i;
+	return NLEVELS;
+}
+
+/* Backends send notifications through this (any thread). */
+static void
+job_notify(struct mcpg_call *call, json_t *note)
+{
+	struct mcpg_job *job = call->notify_ctx;
+	struct strbuf sb = STRBUF_INIT;
+	const char *m = json_string_value(json_object_get(note, "method"));
+
+	if (m && !strcmp(m, "notifications/message")) {
+		/* Below the level the client set with logging/setLevel: not sent. */
+		size_t lv = level_index(json_string_value(
+			json_object_get(json_object_get(note, "params"), "level")));
+
+		if (lv < NLEVELS && lv < __atomic_load_n(&job->sess->log_level, __ATOMIC_RELAXED)) {
+			json_decref(note);
+			return;
+		}
+	}
+	if (!json_object_get(note, "jsonrpc"))
+		json_object_set_new(note, "jsonrpc", json_string("2.0"));
+	mcpg_jsonw_value(&sb, note);
+	json_decref(note);
+	pthread_mutex_lock(&job->lock);
+	if (job->state == MCPG_JOB_RUNNING) {
+		job_append(job, sb.buf, sb.len);
+		job->nnotes++;
+		job_wake(job);
+	}
+	pthread_mutex_unlock(&job->lock);
+	strbuf_release(&sb);
+}
+
+/* The final message of a call into `o` (framing is the caller's). */
+static void
+call_message(struct strbuf *o, const char *idj, struct mcpg_call *call, int rc)
+{
+	if (rc == 0 && call->result) {
+		result_begin(o, idj);
+		mcpg_jsonw_value(o, call->result);
+		strbuf_addch(o, '}');
+	} else {
+		error_msg(o, idj, call->error_code ? call->error_code : -32603,
+			  call->error_message[0] ? call->error_message : "backend failed", NULL);
+	}
+}
+
+static void
+count_backend_error(const struct mcpg_call *call, int rc)
+{
+	if (call->error_kind && !(rc < 0 && call->error_code == MCPG_RPC_CANCELLED_CODE))
+		mcpg_metrics_backend_error(call->error_kind);
+}
+
+static void
+hk_unlink(struct mcpg_job *job)
+{
+	pthread_mutex_lock(&hk_lock);
+	if (job->t_prev)
+		job->t_prev->t_next = job->t_next;
+	else if (deadlines == job)
+		deadlines = job->t_next;
+	if (job->t_next)
+		job->t_next->t_prev = job->t_prev;
+	job->t_next = job->t_prev = NULL;
+	pthread_mutex_unlock(&hk_lock);
+}
+
+static void
+sess_unlink(struct mcpg_job *job)
+{
+	struct mcpg_session *s = job->sess;
+
+	if (!s)
+		return;
+	pthread_mutex_lock(&s->lock);
+	if (job->s_prev)
+		job->s_prev->s_next = job->s_next;
+	else if (s->jobs == job)
+		s->jobs = job->s_next;
+	if (job->s_next)
+		job->s_next->s_prev = job->s_prev;
+	job->s_next = job->s_prev = NULL;
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void
+job_run(struct mcpg_pool_item *it)
+{
+	struct mcpg_job *job = (struct mcpg_job *)it;
+	struct strbuf msg = STRBUF_INIT;
+	int rc;
+
+	if (atomic_load(&job->call.cancelled)) {
+		rc = -1;
+		job->call.error_code = MCPG_RPC_CANCELLED_CODE;
+	} else {
+		rc = mcpg_backend_run(&job->call);
+	}
+	count_backend_error(&job->call, rc);
+	if (!(rc < 0 && job->call.error_code == MCPG_RPC_CANCELLED_CODE))
+		call_message(&msg, job->id_json, &job->call, rc);
+	hk_unlink(job);
+	sess_unlink(job);
+	pthread_mutex_lock(&job->lock);
+	if (job->state == MCPG_JOB_RUNNING) {
+		if (msg.len) {
+			job_append(job, msg.buf, msg.len);
+			job->state = MCPG_JOB_DONE;
+		} else {
+			job->state = MCPG_JOB_CANCELLED;
+		}
+		job_wake(job);
+	}
+	pthread_mutex_unlock(&job->lock);
+	strbuf_release(&msg);
+	mcpg_job_put(job);
+}
+
+/* Time a job out (hk_lock held).  The call keeps running until it notices. */
+static void
+job_expire(struct mcpg_job *job)
+{
+	struct strbuf msg = STRBUF_INIT;
+
+	error_msg(&msg, job->id_json, MCPG_RPC_REQUEST_TIMEOUT, "request timed out", NULL);
+	atomic_store(&job->call.cancelled, 1);
+	pthread_mutex_lock(&job->lock);
+	if (job->state == MCPG_JOB_RUNNING) {
+		job->state = MCPG_JOB_TIMEOUT;
+		job_append(job, msg.buf, msg.len);
+		mcpg_metrics_timeout();
+		mcpg_log(MCPG_LOG_WARN, job->rid, "request timed out", "tool", MCPG_LF_STR,
+			 job->call.binding->name, NULL);
+		job_wake(job);
+	}
+	pthread_mutex_unlock(&job->lock);
+	strbuf_release(&msg);
+}
+
+void
+mcpg_job_detach(struct mcpg_job *job)
+{
+	pthread_mutex_lock(&job->lock);
+	job->conn = NULL;
+	job->suspended = 0;
+	if (job->state == MCPG_JOB_RUNNING) {
+		job->state = MCPG_JOB_CANCELLED;
+		atomic_store(&job->call.cancelled, 1);
+	}
+	pthread_mutex_unlock(&job->lock);
+	mcpg_job_put(job);
+}
+
+static void
+cancel_session_jobs(struct mcpg_session *s, const char *idj)
+{
+	pthread_mutex_lock(&s->lock);
+	for (struct mcpg_job *j = s->jobs; j; j = j->s_next) {
+		if (idj && strcmp(j->id_json, idj))
+			continue;
+		atomic_store(&j->call.cancelled, 1);
+		pthread_mutex_lock(&j->lock);
+		if (j->state == MCPG_JOB_RUNNING) {
+			j->state = MCPG_JOB_CANCELLED;
+			job_wake(j);
+		}
+		pthread_mutex_unlock(&j->lock);
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+void
+mcpg_mcp_cancel_all(void)
+{
+	pthread_mutex_lock(&hk_lock);
+	for (struct mcpg_job *j = deadlines; j; j = j->t_next) {
+		atomic_store(&j->call.cancelled, 1);
+		pthread_mutex_lock(&j->lock);
+		if (j->state == MCPG_JOB_RUNNING) {
+			j->state = MCPG_JOB_CANCELLED;
+			job_wake(j);
+		}
+		pthread_mutex_unlock(&j->lock);
+	}
+	pthread_mutex_unlock(&hk_lock);
+}
+
+/* Whether binding `b` answers without waiting: run it on the HTTP thread. */
+static int
+is_instant(const struct mcpg_rt *rt, const struct mcpg_binding *b)
+{
+	const struct mcpg_mock_backend *m = b->backend ? mcpg_backend_mock(&rt->img, b->backend)
+						       : NULL;
+
+	return m && m->delay_ms == 0;
+}
+
+/*
+ * Run binding `b` for request `req` (whose id is `idj`): inline when it
+ * cannot block, else as a job.  `args` is borrowed from `req`; `vars` is
+ * stolen.
+ */
+static void
+start_call(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg_mcp_resp *out,
+	   struct mcpg_session *s, json_t *req, const char *idj, const struct mcpg_binding *b,
+	   enum mcpg_call_op op, json_t *args, json_t *vars, const char *uri,
+	   const struct mcpg_identity *ident)
+{
+	const struct mcpg_server *srv = &rt->cfg->gateway.server;
+	json_t *meta = json_object_get(json_object_get(req, "params"), "_meta");
+	json_t *ptok = json_object_get(meta, "progressToken");
+	struct mcpg_job *job;
+	int64_t now = mcpg_mono_ms();
+
+	if (is_instant(rt, b)) {
+		struct mcpg_call call;
+		int rc;
+
+		memset(&call, 0, sizeof(call));
+		call.op = op;
+		call.rt = rt;
+		call.binding = b;
+		call.arguments = op == MCPG_CALL_TOOL ? args : vars;
+		call.uri = uri;
+		call.identity = ident->view.trust_level ? &ident->view : NULL;
+		call.deadline_ms = now + (int64_t)srv->request_timeout_ms;
+		call.progress_token = ptok;
+		rc = mcpg_backend_run(&call);
+		count_backend_error(&call, rc);
+		out->status = 200;
+		msg_begin(out->body, out->sse);
+		call_message(out->body, idj, &call, rc);
+		msg_end(out->body, out->sse);
+		mcpg_call_release(&call);
+		json_decref(vars);
+		return;
+	}
+
+	job = calloc(1, sizeof(*job));
+	if (!job || !(job->id_json = strdup(idj))) {
+		free(job);
+		json_decref(vars);
+		rpc_error(out, idj, -32603, "out of memory");
+		return;
+	}
+	pthread_mutex_init(&job->lock, NULL);
+	atomic_init(&job->refs, 2); /* http.c's and the worker's */
+	strbuf_init(&job->out, 0);
+	job->state = MCPG_JOB_RUNNING;
+	job->sse = out->sse;
+	job->conn = NULL;
+	job->timeout_408 = srv->on_request_timeout == MCPG_REQUEST_TIMEOUT_ACTION_HTTP_408;
+	job->t0_ms = now;
+	job->deadline_ms = now + (int64_t)srv->request_timeout_ms;
+	snprintf(job->rid, sizeof(job->rid), "%s", in->rid ? in->rid : "");
+	job->request = json_incref(req);
+	job->vars = vars;
+	atomic_fetch_add(&rt->refs, 1);
+	job->rt = rt;
+	job->ident = *ident;
+	job->ident.view.subject_id = job->ident.subject;
+	job->sess = s;
+	atomic_fetch_add(&s->refs, 1);
+	atomic_fetch_add(&s->busy, 1);
+	job->call.op = op;
+	job->call.rt = rt;
+	job->call.binding = b;
+	job->call.arguments = op == MCPG_CALL_TOOL ? args : vars;
+	job->call.uri = uri; /* points into job->request */
+	job->call.identity = ident->view.trust_level ? &job->ident.view : NULL;
+	job->call.deadline_ms = job->deadline_ms;
+	job->call.progress_token = ptok;
+	job->call.notify = out->sse ? job_notify : NULL;
+	job->call.notify_ctx = job;
+	job->item.fn = job_run;
+
+	pthread_mutex_lock(&s->lock);
+	job->s_next = s->jobs;
+	if (s->jobs)
+		s->jobs->s_prev = job;
+	s->jobs = job;
+	pthread_mutex_unlock(&s->lock);
+
+	pthread_mutex_lock(&hk_lock);
+	job->t_next = deadlines;
+	if (deadlines)
+		deadlines->t_prev = job;
+	deadlines = job;
+	pthread_cond_signal(&hk_cond);
+	pthread_mutex_unlock(&hk_lock);
+
+	out->status = 200;
+	out->job = job;
+	mcpg_pool_submit(&job->item);
+}
+
+static void
+do_tools_call(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg_mcp_resp *out,
+	      struct mcpg_session *s, json_t *req, const char *idj, json_t *params,
+	      const struct mcpg_identity *ident)
+{
+	const char *name = json_string_value(json_object_get(params, "name"));
+	json_t *args = json_object_get(params, "arguments");
+	const struct mcpg_binding *b;
+
+	if (!name) {
+		rpc_error(out, idj, MCPG_RPC_BAD_PARAMS, "params.name must be a string");
+		return;
+	}
+	b = mcpg_rt_find(rt, name);
+	if (!b || b->kind != MCPG_B_TOOL || !mcpg_authz_allowed(rt, b, &ident->view)) {
+		rpc_errorf(out, idj, MCPG_RPC_BAD_PARAMS, "Unknown tool: %s", name);
+		return;
+	}
+	if (args && !json_is_object(args)) {
+		rpc_error(out, idj, MCPG_RPC_BAD_PARAMS, "params.arguments must be an object");
+		return;
+	}
+	if (!args) {
+		/* The contract says never NULL: keep an empty object in the request. */
+		args = json_object();
+		json_object_set_new(params, "arguments", args);
+	}
+	start_call(rt, in, out, s, req, idj, b, MCPG_CALL_TOOL, args, NULL, NULL, ident);
+}
+
+/*
+ * Match `uri` against level-1 URI template `tpl` ({var} expansions):
+ * literal text must match exactly and each variable takes one or more
+ * characters up to the next literal character.  Returns an object of the
+ * variables, or NULL when it does not match.
+ */
+static json_t *
+template_match(const char *tpl, const char *uri)
+{
+	json_t *vars = json_object();
+
+	while (*tpl) {
+		if (*tpl == '{') {
+			const char *close = strchr(tpl, '}');
+			char name[128];
+			size_t nlen, vlen;
+			char stop;
+
+			if (!close || (nlen = (size_t)(close - tpl - 1)) == 0 || nlen >= sizeof(name))
+				goto no;
+			memcpy(name, tpl + 1, nlen);
+			name[nlen] = '\0';
+			tpl = close + 1;
+			stop = *tpl;
+			vlen = stop ? strcspn(uri, (char[]){ stop, '\0' }) : strlen(uri);
+			if (vlen == 0 || memchr(uri, '/', vlen) != NULL)
+				goto no;
+			json_object_set_new(vars, name, json_stringn(uri, vlen));
+			uri += vlen;
+		} else {
+			if (*uri != *tpl)
+				goto no;
+			uri++;
+			tpl++;
+		}
+	}
+	if (*uri)
+		goto no;
+	return vars;
+no:
+	json_decref(vars);
+	return NULL;
+}
+
+static void
+do_resources_read(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg_mcp_resp *out,
+		  struct mcpg_session *s, json_t *req, const char *idj, json_t *params,
+		  const struct mcpg_identity *ident)
+{
+	const char *uri = json_string_value(json_object_get(params, "uri"));
+	const struct mcpg_image *img = &rt->img;
+
+	if (!uri) {
+		rpc_error(out, idj, MCPG_RPC_BAD_PARAMS, "params.uri must be a string");
+		return;
+	}
+	for (size_t i = 0; i < rt->nbindings; i++) {
+		const struct mcpg_binding *b = &rt->bindings[i];
+
+		if (b->kind == MCPG_B_RESOURCE && !strcmp(mcpg_resource_uri(img, b->resource), uri) &&
+		    mcpg_authz_allowed(rt, b, &ident->view)) {
+			start_call(rt, in, out, s, req, idj, b, MCPG_CALL_RESOURCE_READ, NULL,
+				   json_object(), uri, ident);
+			return;
+		}
+	}
+	for (size_t i = 0; i < rt->nbindings; i++) {
+		const struct mcpg_binding *b = &rt->bindings[i];
+		json_t *vars;
+
+		if (b->kind != MCPG_B_RESOURCE_TEMPLATE || !mcpg_authz_allowed(rt, b, &ident->view))
+			continue;
+		vars = template_match(mcpg_resource_template_uri_template(img, b->resource_template),
+				      uri);
+		if (vars) {
+			start_call(rt, in, out, s, req, idj, b, MCPG_CALL_RESOURCE_READ, NULL, vars,
+				   uri, ident);
+			return;
+		}
+	}
+	rpc_errorf(out, idj, MCPG_RPC_RESOURCE_NOT_FOUND, "Resource not found: %s", uri);
+}
+
+/* ------------------------------------------------------------------------
+ * prompts/get
+ */
+
+static const char *
+pool_str(void *ctx, uint32_t ref)
+{
+	const struct mcpg_image *img = ctx;
+
+	if (!ref || (ref & MCPG_STRREF_IPOL) || ref >= img->strs_len)
+		return NULL;
+	return mcpg_str(img, ref);
+}
+
+static const char *
+env_value(void *ctx, const char *name)
+{
+	(void)ctx;
+	return getenv(name);
+}
+
+static void
+do_prompts_get(struct mcpg_rt *rt, struct mcpg_mcp_resp *out, const char *idj, json_t *params,
+	       const struct mcpg_identity *ident)
+{
+	const struct mcpg_image *img = &rt->img;
+	const char *name = json_string_value(json_object_get(params, "name"));
+	json_t *args = json_object_get(params, "arguments");
+	const struct mcpg_binding *b;
+	const struct mcpg_prompt_argument *pa;
+	const struct mcpg_prompt_message *msgs;
+	uint32_t na, nm;
+	struct strbuf text = STRBUF_INIT, err = STRBUF_INIT, *o = out->body;
+	struct mcpg_tmpl_in tin;
+	const char *k;
+	json_t *v;
+	size_t mark;
+
+	if (!name) {
+		rpc_error(out, idj, MCPG_RPC_BAD_PARAMS, "params.name must be a string");
+		return;
+	}
+	b = mcpg_rt_find(rt, name);
+	if (!b || b->kind != MCPG_B_PROMPT || !mcpg_authz_allowed(rt, b, &ident->view)) {
+		rpc_errorf(out, idj, MCPG_RPC_BAD_PARAMS, "Unknown prompt: %s", name);
+		return;
+	}
+	if (args && !json_is_object(args)) {
+		rpc_error(out, idj, MCPG_RPC_BAD_PARAMS, "params.arguments must be an object");
+		return;
+	}
+	json_object_foreach(args, k, v) {
+		if (!json_is_string(v)) {
+			rpc_errorf(out, idj, MCPG_RPC_BAD_PARAMS,
+				   "argument '%s' must be a string", k);
+			return;
+		}
+	}
+	pa = mcpg_prompt_prompt_arguments(img, b->prompt, &na);
+	for (uint32_t i = 0; i < na; i++)
+		if (pa[i].required && !json_object_get(args, mcpg_prompt_argument_name(img, &pa[i]))) {
+			rpc_errorf(out, idj, MCPG_RPC_BAD_PARAMS, "missing required argument '%s'",
+				   mcpg_prompt_argument_name(img, &pa[i]));
+			return;
+		}
+	memset(&tin, 0, sizeof(tin));
+	tin.str = pool_str;
+	tin.env = env_value;
+	tin.ctx = (void *)img;
+	tin.arguments = args;
+	tin.id = ident->view.trust_level ? &ident->view : NULL;
+
+	mark = o->len;
+	out->status = 200;
+	msg_begin(o, out->sse);
+	result_begin(o, idj);
+	strbuf_addstr(o, "{\"description\":");
+	mcpg_jsonw_cstr(o, mcpg_prompt_description(img, b->prompt));
+	strbuf_addstr(o, ",\"messages\":[");
+	msgs = mcpg_prompt_messages(img, b->prompt, &nm);
+	for (uint32_t i = 0; i < nm; i++) {
+		uint32_t t = mcpg_prompt_message_text(img, &msgs[i]);
+		const struct mcpg_img_tmpl *tm;
+		int rc;
+
+		strbuf_reset(&text);
+		if (t) {
+			tm = &img->tmpl[t - 1];
+			rc = mcpg_template_render(img->segs + tm->seg_off, tm->seg_n, &tin, 0, &text,
+						  &err);
+			if (rc != MCPG_TMPL_OK) {
+				strbuf_setlen(o, mark);
+				rpc_errorf(out, idj, rc == MCPG_TMPL_E_ARGUMENT ? MCPG_RPC_BAD_PARAMS
+									: -32603,
+					   "%s", err.buf);
+				goto done;
+			}
+		}
+		if (i)
+			strbuf_addch(o, ',');
+		strbuf_addf(o, "{\"role\":\"%s\",\"content\":{\"type\":\"text\",\"text\":",
+			    mcpg_prompt_message_role(img, &msgs[i]) == MCPG_PROMPT_ROLE_ASSISTANT
+				    ? "assistant" : "user");
+		mcpg_jsonw_str(o, text.buf, text.len);
+		strbuf_add(o, "}}", 2);
+	}
+	strbuf_add(o, "]}}", 3);
+	msg_end(o, out->sse);
+done:
+	strbuf_release(&text);
+	strbuf_release(&err);
+}
+
+/* ------------------------------------------------------------------------
+ * Dispatch
+ */
+
+static void
+do_notification(struct mcpg_session *s, const char *method, json_t *params)
+{
+	if (!strcmp(method, "notifications/cancelled")) {
+		json_t *rid = json_object_get(params, "requestId");
+		struct strbuf idj = STRBUF_INIT;
+
+		if (rid && id_text(rid, &idj) == 0)
+			cancel_session_jobs(s, idj.buf);
+		strbuf_release(&idj);
+	}
+}
+
+static void
+dispatch(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg_mcp_resp *out,
+	 struct mcpg_session *s, json_t *req, const char *method, const char *idj,
+	 json_t *params, const struct mcpg_identity *ident)
+{
+	if (!strcmp(method, "tools/call")) {
+		do_tools_call(rt, in, out, s, req, idj, params, ident);
+	} else if (!strcmp(method, "tools/list")) {
+		do_list(rt, out, idj, params, ident, MCPG_B_TOOL, "tools");
+	} else if (!strcmp(method, "ping")) {
+		rpc_result_text(out, idj, "{}");
+	} else if (!strcmp(method, "resources/list")) {
+		do_list(rt, out, idj, params, ident, MCPG_B_RESOURCE, "resources");
+	} else if (!strcmp(method, "resources/templates/list")) {
+		do_list(rt, out, idj, params, ident, MCPG_B_RESOURCE_TEMPLATE, "resourceTemplates");
+	} else if (!strcmp(method, "resources/read")) {
+		do_resources_read(rt, in, out, s, req, idj, params, ident);
+	} else if (!strcmp(method, "prompts/list")) {
+		do_list(rt, out, idj, params, ident, MCPG_B_PROMPT, "prompts");
+	} else if (!strcmp(method, "prompts/get")) {
+		do_prompts_get(rt, out, idj, params, ident);
+	} else if (!strcmp(method, "logging/setLevel")) {
+		size_t i = level_index(json_string_value(json_object_get(params, "level")));
+
+		if (i == NLEVELS) {
+			rpc_error(out, idj, MCPG_RPC_BAD_PARAMS, "params.level is not a log level");
+			return;
+		}
+		__atomic_store_n(&s->log_level, (uint8_t)i, __ATOMIC_RELAXED);
+		rpc_result_text(out, idj, "{}");
+	} else if (!strcmp(method, "completion/complete")) {
+		rpc_result_text(out, idj,
+				"{\"completion\":{\"values\":[],\"total\":0,\"hasMore\":false}}");
+	} else if (!strcmp(method, "resources/subscribe") ||
+		   !strcmp(method, "resources/unsubscribe")) {
+		if (!json_is_string(json_object_get(params, "uri")))
+			rpc_error(out, idj, MCPG_RPC_BAD_PARAMS, "params.uri must be a string");
+		else
+			rpc_result_text(out, idj, "{}");
+	} else {
+		rpc_errorf(out, idj, MCPG_RPC_METHOD_NOT_FOUND, "Method not found: %s", method);
+	}
+}
+
+void
+mcpg_mcp_post(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg_mcp_resp *out)
+{
+	json_error_t jerr;
+	json_t *req, *idv, *params;
+	const char *method;
+	struct mcpg_session *s = NULL;
+	struct mcpg_identity ident;
+	struct strbuf idj = STRBUF_INIT;
+	int is_note;
+
+	out->status = 200;
+	out->sse = in->sse;
+	req = json_loadb(in->body, in->body_len, 0, &jerr);
+	if (!req) {
+		char msg[300];
+
+		snprintf(msg, sizeof(msg), "Parse error: %s", jerr.text);
+		mcpg_mcp_error(out, 400, MCPG_RPC_PARSE_ERROR, msg);
+		return;
+	}
+	if (in->protocol_version && !known_version(in->protocol_version)) {
+		struct strbuf data = STRBUF_INIT;
+		char msg[200];
+
+		strbuf_addstr(&data, "{\"requested\":");
+		mcpg_jsonw_cstr(&data, in->protocol_version);
+		strbuf_addstr(&data, ",\"supported\":[\"2025-11-25\",\"2025-06-18\",\"2025-03-26\"]}");
+		snprintf(msg, sizeof(msg), "Unsupported protocol version (supported versions: %s)",
+			 MCPG_PV_SUPPORTED);
+		out->status = 400;
+		out->sse = 0;
+		out->version_header = 1;
+		error_msg(out->body, NULL, MCPG_RPC_INVALID_REQUEST, msg, data.buf);
+		strbuf_release(&data);
+		json_decref(req);
+		return;
+	}
+	if (json_is_array(req)) {
+		mcpg_mcp_error(out, 400, MCPG_RPC_INVALID_REQUEST,
+			       "batch requests are not supported");
+		json_decref(req);
+		return;
+	}
+	method = json_string_value(json_object_get(req, "method"));
+	idv = json_object_get(req, "id");
+	params = json_object_get(req, "params");
+	if (!json_is_object(req) ||
+	    strcmp(json_string_value(json_object_get(req, "jsonrpc")) ?
+			   json_string_value(json_object_get(req, "jsonrpc")) : "", "2.0") ||
+	    (idv && id_text(idv, &idj) < 0) || (params && !json_is_object(params)) ||
+	    (!method && !(idv && (json_object_get(req, "result") || json_object_get(req, "error"))))) {
+		mcpg_mcp_error(out, 400, MCPG_RPC_INVALID_REQUEST, "invalid JSON-RPC message");
+		goto out;
+	}
+	if (!params) {
+		params = json_object();
+		json_object_set_new(req, "params", params);
+	}
+	out->method = method ? static_method(method) : "response";
+	mcpg_metrics_mcp(out->method);
+	is_note = !idv;
+	mcpg_authz_identify(rt, in->peer, in->subject, &ident);
+
+	if (method && !strcmp(method, "initialize") && !is_note) {
+		do_initialize(rt, in, out, idj.buf, params, &ident);
+		goto out;
+	}
+	if (!in->session_id) {
+		mcpg_mcp_error(out, 400, MCPG_RPC_INVALID_REQUEST, "missing Mcp-Session-Id header");
+		goto out;
+	}
+	s = mcpg_session_get(in->session_id);
+	if (!s) {
+		mcpg_mcp_error(out, 404, MCPG_RPC_SESSION_NOT_FOUND, "session not found");
+		goto out;
+	}
+	atomic_fetch_add(&s->busy, 1);
+	mcpg_session_touch(s);
+	if (is_note || !method) {
+		/* A notification, or the client's answer to a server request. */
+		if (method)
+			do_notification(s, method, params);
+		out->status = 202;
+		out->sse = 0;
+	} else {
+		dispatch(rt, in, out, s, req, method, idj.buf, params, &ident);
+	}
+	atomic_fetch_sub(&s->busy, 1);
+	mcpg_session_put(s);
+out:
+	strbuf_release(&idj);
+	json_decref(req);
+}
+
+void
+mcpg_mcp_delete(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg_mcp_resp *out)
+{
+	struct mcpg_session *s;
+
+	(void)rt;
+	out->method = "DELETE";
+	if (!in->session_id) {
+		mcpg_mcp_error(out, 400, MCPG_RPC_INVALID_REQUEST, "missing Mcp-Session-Id header");
+		return;
+	}
+	s = mcpg_session_get(in->session_id);
+	if (!s) {
+		mcpg_mcp_error(out, 404, MCPG_RPC_SESSION_NOT_FOUND, "session not found");
+		return;
+	}
+	mcpg_session_end(s);
+	mcpg_session_put(s);
+	mcpg_log(MCPG_LOG_DEBUG, in->rid, "session ended", "session", MCPG_LF_STR,
+		 in->session_id, NULL);
+	out->status = 204;
+}
+
+struct mcpg_session *
+mcpg_mcp_get(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg_mcp_resp *out,
+	     uint64_t *cursor)
+{
+	struct mcpg_session *s;
+	uint64_t after = 0;
+
+	(void)rt;
+	out->method = "GET";
+	if (in->protocol_version && !known_version(in->protocol_version)) {
+		out->version_header = 1;
+		mcpg_mcp_error(out, 400, MCPG_RPC_INVALID_REQUEST,
+			       "Unsupported protocol version (supported versions: "
+			       MCPG_PV_SUPPORTED ")");
+		return NULL;
+	}
+	if (!in->session_id) {
+		mcpg_mcp_error(out, 400, MCPG_RPC_INVALID_REQUEST, "missing Mcp-Session-Id header");
+		return NULL;
+	}
+	if (in->last_event_id) {
+		char *end;
+
+		after = strtoull(in->last_event_id, &end, 10);
+		if (end == in->last_event_id || *end) {
+			mcpg_mcp_error(out, 400, MCPG_RPC_INVALID_REQUEST, "malformed Last-Event-ID");
+			return NULL;
+		}
+	}
+	s = mcpg_session_get(in->session_id);
+	if (!s) {
+		mcpg_mcp_error(out, 404, MCPG_RPC_SESSION_NOT_FOUND, "session not found");
+		return NULL;
+	}
+	pthread_mutex_lock(&s->lock);
+	if (in->last_event_id) {
+		int gap;
+
+		if (after >= s->next_seq) {
+			pthread_mutex_unlock(&s->lock);
+			mcpg_session_put(s);
+			mcpg_mcp_error(out, 400, MCPG_RPC_INVALID_REQUEST, "unknown Last-Event-ID");
+			return NULL;
+		}
+		mcpg_session_next_event(s, after, &gap);
+		if (gap) {
+			pthread_mutex_unlock(&s->lock);
+			mcpg_session_put(s);
+			mcpg_mcp_error(out, 409, MCPG_RPC_INVALID_REQUEST,
+				       "Last-Event-ID is older than the replay window");
+			return NULL;
+		}
+	} else {
+		after = s->next_seq - 1;
+	}
+	pthread_mutex_unlock(&s->lock);
+	*cursor = after;
+	out->status = 200;
+	out->sse = 1;
+	return s;
+}
+
+/* ------------------------------------------------------------------------
+ * Reload: list_changed
+ */
+
+static int
+cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Whether the sorted names of bindings of `kinds` (a bit set) differ. */
+static int
+names_differ(const struct mcpg_rt *a, const struct mcpg_rt *b, unsigned kinds)
+{
+	const char **na = calloc(a->nbindings + 1, sizeof(*na));
+	const char **nb = calloc(b->nbindings + 1, sizeof(*nb));
+	size_t ca = 0, cb = 0;
+	int differ = 1;
+
+	if (!na || !nb)
+		goto out;
+	for (size_t i = 0; i < a->nbindings; i++)
+		if (kinds & (1u << a->bindings[i].kind))
+			na[ca++] = a->bindings[i].name;
+	for (size_t i = 0; i < b->nbindings; i++)
+		if (kinds & (1u << b->bindings[i].kind))
+			nb[cb++] = b->bindings[i].name;
+	if (ca != cb)
+		goto out;
+	qsort(na, ca, sizeof(*na), cmp_names);
+	qsort(nb, cb, sizeof(*nb), cmp_names);
+	differ = 0;
+	for (size_t i = 0; i < ca && !differ; i++)
+		differ = strcmp(na[i], nb[i]) != 0;
+out:
+	free(na);
+	free(nb);
+	return differ;
+}
+
+struct broadcast {
+	const char *notes[3];
+	int n;
+	uint32_t window;
+};
+
+static void
+broadcast_one(struct mcpg_session *s, void *arg)
+{
+	struct broadcast *bc = arg;
+
+	pthread_mutex_lock(&s->lock);
+	if (s->nstreams || s->ring) {
+		for (int i = 0; i < bc->n; i++)
+			mcpg_session_add_event(s, bc->notes[i], strlen(bc->notes[i]), bc->window);
+		if (hooks.wake_streams)
+			hooks.wake_streams(s);
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+void
+mcpg_mcp_reloaded(const struct mcpg_rt *old, const struct mcpg_rt *new)
+{
+	struct broadcast bc = { { NULL }, 0, 0 };
+
+	if (!old || !new)
+		return;
+	bc.window = (uint32_t)new->cfg->gateway.server.replay_window_limit;
+	if (names_differ(old, new, 1u << MCPG_B_TOOL))
+		bc.notes[bc.n++] = "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/tools/list_changed\"}";
+	if (names_differ(old, new, (1u << MCPG_B_RESOURCE) | (1u << MCPG_B_RESOURCE_TEMPLATE)))
+		bc.notes[bc.n++] =
+			"{\"jsonrpc\":\"2.0\",\"method\":\"notifications/resources/list_changed\"}";
+	if (names_differ(old, new, 1u << MCPG_B_PROMPT))
+		bc.notes[bc.n++] = "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/prompts/list_changed\"}";
+	if (bc.n)
+		mcpg_sessions_foreach(broadcast_one, &bc);
+}
+
+/* ------------------------------------------------------------------------
+ * The housekeeper: deadlines, idle sessions, keep-alive ticks
+ */
+
+static void *
+housekeeper(void *arg)
+{
+	int64_t next_reap = 0, next_tick = 0;
+
+	(void)arg;
+	pthread_mutex_lock(&hk_lock);
+	while (!hk_stop) {
+		int64_t now = mcpg_mono_ms(), wake = now + 1000;
+		struct timespec ts;
+
+		for (struct mcpg_job *j = deadlines; j; j = j->t_next) {
+			if (j->deadline_ms <= now)
+				job_expire(j);
+			else if (j->deadline_ms < wake)
+				wake = j->deadline_ms;
+		}
+		if (now >= next_reap || now >= next_tick) {
+			struct mcpg_rt *rt = mcpg_rt_acquire();
+			uint64_t idle = rt ? rt->cfg->gateway.server.session_idle_timeout_ms : 0;
+
+			pthread_mutex_unlock(&hk_lock);
+			if (now >= next_reap && idle) {
+				size_t n = mcpg_sessions_reap(now, idle);
+
+				if (n)
+					mcpg_log(MCPG_LOG_INFO, NULL, "idle sessions evicted", "sessions",
+						 MCPG_LF_U64, (uint64_t)n, NULL);
+				/* Look a few times per timeout, at most once every 50 ms. */
+				next_reap = now + (int64_t)(idle / 4 < 50 ? 50 : idle / 4 > 1000 ? 1000
+										 : idle / 4);
+			}
+			if (now >= next_tick) {
+				if (hooks.tick)
+					hooks.tick(now);
+				next_tick = now + 1000;
+			}
+			mcpg_rt_release(rt);
+			pthread_mutex_lock(&hk_lock);
+		}
+		if (next_reap < wake)
+			wake = next_reap;
+		if (next_tick < wake)
+			wake = next_tick;
+		if (hk_stop)
+			break;
+		/* hk_cond is signalled when a job with a nearer deadline starts. */
+		clock_gettime(CLOCK_REALTIME, &ts);
+		wake -= mcpg_mono_ms();
+		if (wake < 1)
+			wake = 1;
+		ts.tv_sec += wake / 1000;
+		ts.tv_nsec += (wake % 1000) * 1000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&hk_cond, &hk_lock, &ts);
+	}
+	pthread_mutex_unlock(&hk_lock);
+	return NULL;
+}
+
+static void
+session_ended(struct mcpg_session *s)
+{
+	cancel_session_jobs(s, NULL);
+	pthread_mutex_lock(&s->lock);
+	if (hooks.wake_streams)
+		hooks.wake_streams(s);
+	pthread_mutex_unlock(&s->lock);
+}
+
+int
+mcpg_mcp_init(const struct mcpg_mcp_hooks *h)
+{
+	struct mcpg_session_hooks sh = { session_ended };
+
+	if (h)
+		hooks = *h;
+	mcpg_sessions_init(&sh);
+	hk_stop = 0;
+	if (pthread_create(&hk_thread, NULL, housekeeper, NULL))
+		return -1;
+	hk_started = 1;
+	return 0;
+}
+
+void
+mcpg_mcp_shutdown(void)
+{
+	if (!hk_started)
+		return;
+	pthread_mutex_lock(&hk_lock);
+	hk_stop = 1;
+	pthread_cond_signal(&hk_cond);
+	pthread_mutex_unlock(&hk_lock);
+	pthread_join(hk_thread, NULL);
+	hk_started = 0;
+}
