@@ -210,7 +210,7 @@ FUZZ_SRCS = $(GEN_SRCS) $(GEN_GENERATED) $(MCC_SRCS) $(B)/compiler/embed.c \
 
 $(B)/fuzz/%: tests/fuzz/%.c $(FUZZ_SRCS) $(B)/compiler/parse.h
 	@mkdir -p $(dir $@)
-	$(QUIET_LINK)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_SRCS) $(MCC_LIBS)
+	$(QUIET_LINK)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_SRCS) $(MCC_LIBS) $(MCPG_LIBS)
 
 fuzz: $(FUZZ_TARGETS)
 	@echo "fuzz targets: $(FUZZ_TARGETS)"

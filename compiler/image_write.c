@@ -556,18 +556,31 @@ mcc_image_write(struct mcc_image *img, const char *path,
 		const struct mcpg_schema *schema, struct mcc_diag *d,
 		unsigned char digest[32])
 {
-	struct mcpg_verify_error verr;
-	struct mcpg_image check;
 	unsigned char *buf;
-	size_t len, plen = strlen(path);
-	char *tmp;
-	int fd, e;
+	size_t len;
+	int rc;
 
 	if (mcc_image_serialize(img, schema->hash, &buf, &len) < 0) {
 		mcc_error(d, MCC_NOLOC, "cannot write '%s': the image cannot hold the "
 			  "config: %s", path, img->error);
 		return -1;
 	}
+	rc = mcc_image_write_buf(buf, len, path, schema, d, digest);
+	free(buf);
+	return rc;
+}
+
+int
+mcc_image_write_buf(const unsigned char *buf, size_t len, const char *path,
+		    const struct mcpg_schema *schema, struct mcc_diag *d,
+		    unsigned char digest[32])
+{
+	struct mcpg_verify_error verr;
+	struct mcpg_image check;
+	size_t plen = strlen(path);
+	char *tmp;
+	int fd, e;
+
 	tmp = xrealloc(NULL, plen + 5);
 	memcpy(tmp, path, plen);
 	memcpy(tmp + plen, ".tmp", 5);
@@ -603,7 +616,6 @@ mcc_image_write(struct mcc_image *img, const char *path,
 	if (sync_dir(path) < 0)
 		goto io_error;
 	free(tmp);
-	free(buf);
 	return 0;
 
 io_error_unlink:
@@ -614,6 +626,5 @@ io_error:
 	mcc_error(d, MCC_NOLOC, "cannot write '%s': %s", path, strerror(errno));
 fail:
 	free(tmp);
-	free(buf);
 	return -1;
 }

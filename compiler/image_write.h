@@ -111,4 +111,13 @@ int mcc_image_write(struct mcc_image *img, const char *path,
 		    const struct mcpg_schema *schema, struct mcc_diag *d,
 		    unsigned char digest[32]);
 
+/*
+ * The same for an image already laid out by mcc_image_serialize() (`len`
+ * bytes at `buf`, which stay the caller's), such as mcc_compile()'s
+ * cfg->bytes: written, then verified from the file in full, as above.
+ */
+int mcc_image_write_buf(const unsigned char *buf, size_t len, const char *path,
+			const struct mcpg_schema *schema, struct mcc_diag *d,
+			unsigned char digest[32]);
+
 #endif /* MCC_IMAGE_WRITE_H */

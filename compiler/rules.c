@@ -1391,16 +1391,44 @@ check_schema(struct rule_ctx *c, const struct binding *b, const char *key, const
 	json_decref(j);
 }
 
+/*
+ * Whether the mapping a layer set at `key` of `tool` has "type": "object".
+ * Then the JSON stored for it (json.c writes the tree as it is) is an
+ * object whose "type" is "object", and check_schema() would find nothing
+ * to report: this spares parsing every stored schema again.  Anything
+ * else, including a value no layer set, goes to check_schema().
+ */
+static int
+is_object_schema(const struct mcc_node *tool, const char *key)
+{
+	const struct mcc_node *n = mcc_node_get(tool, key);
+	const struct mcc_node *type = n && n->kind == MCC_N_MAP ? mcc_node_get(n, "type") : NULL;
+
+	return type && type->kind == MCC_N_SCALAR && type->type == MCC_T_STR &&
+	       type->len == 6 && !memcmp(type->text, "object", 6);
+}
+
 static void
 tool_schemas_are_objects(struct rule_ctx *c)
 {
+	/* The tools as written; the image's list was lowered from it. */
+	const struct mcc_node *tools = node_at(c, "mcp.capabilities.tools");
+
+	if (tools && tools->kind != MCC_N_SEQ)
+		tools = NULL;
 	for (size_t i = 0; i < c->nb && !c->d->stopped; i++) {
 		const struct mcpg_tool *t = c->b[i].rec;
+		const struct mcc_node *tn;
 
 		if (c->b[i].kind != B_TOOL)
 			continue;
-		check_schema(c, &c->b[i], "input_schema", mcpg_tool_input_schema(c->img, t));
-		check_schema(c, &c->b[i], "output_schema", mcpg_tool_output_schema(c->img, t));
+		tn = tools && c->b[i].index < tools->nr ? tools->items[c->b[i].index] : NULL;
+		if (!is_object_schema(tn, "input_schema"))
+			check_schema(c, &c->b[i], "input_schema",
+				     mcpg_tool_input_schema(c->img, t));
+		if (!is_object_schema(tn, "output_schema"))
+			check_schema(c, &c->b[i], "output_schema",
+				     mcpg_tool_output_schema(c->img, t));
 	}
 }
 

@@ -1,6 +1,7 @@
 /*
  * yaml.c - load one YAML file into a node tree (node.h), and the node
- * helpers the later phases share: scalar typing, JSON, a string map.
+ * helpers the later phases share: scalar typing, a string map (the JSON
+ * writer is in json.c).
  *
  * First phase of mcpgc (DESIGN.md section 2).  We read the file ourselves,
  * let libfyaml's parser turn it into events and build our tree from them,
@@ -19,7 +20,6 @@
 #include "yaml.h"
 
 #include <errno.h>
-#include <jansson.h>
 #include <libfyaml.h>
 #include <limits.h>
 #include <math.h>
@@ -426,103 +426,6 @@ a_kind(const struct mcc_node *n)
 	const char *k = mcc_node_kind_name(n);
 
 	return mcc_printf("%s %s", strchr("aeiou", k[0]) ? "an" : "a", k);
-}
-
-/* ---- JSON ---------------------------------------------------------------- */
-
-/* The fewest significant digits that read back as exactly `v`. */
-static int
-shortest_precision(double v)
-{
-	char buf[40];
-
-	for (int p = 1; p < 17; p++) {
-		snprintf(buf, sizeof(buf), "%.*g", p, v);
-		if (strtod(buf, NULL) == v)
-			return p;
-	}
-	return 17;
-}
-
-static json_t *
-number(double v, int *prec)
-{
-	int p = shortest_precision(v);
-
-	if (p > *prec)
-		*prec = p;
-	return json_real(v);
-}
-
-static json_t *
-to_json(const struct mcc_node *n, int depth, int *prec)
-{
-	json_t *j = NULL;
-	int64_t i;
-	double v;
-	int b;
-
-	if (depth > MCC_NODE_MAX_DEPTH)
-		return NULL;
-	switch (n->kind) {
-	case MCC_N_NULL:
-		return json_null();
-	case MCC_N_SCALAR:
-		if (mcc_scalar_as_bool(n, &b) == MCC_SCALAR_OK)
-			return json_boolean(b);
-		if (mcc_scalar_as_int(n, &i) == MCC_SCALAR_OK)
-			return json_integer(i);
-		if (mcc_scalar_as_double(n, &v) == MCC_SCALAR_OK && isfinite(v))
-			return number(v, prec);
-		if (n->type == MCC_T_NULL)
-			return json_null();
-		return json_stringn(n->text, n->len);
-	case MCC_N_SEQ:
-		j = json_array();
-		for (size_t k = 0; j && k < n->nr; k++) {
-			json_t *item = to_json(n->items[k], depth + 1, prec);
-
-			if (!item || json_array_append_new(j, item) < 0) {
-				json_decref(j);
-				j = NULL;
-			}
-		}
-		return j;
-	case MCC_N_MAP:
-		j = json_object();
-		for (size_t k = 0; j && k < n->nr; k++) {
-			const struct mcc_node *key = n->pairs[k].key;
-			json_t *val = to_json(n->pairs[k].value, depth + 1, prec);
-
-			if (!val || json_object_setn_new(j, key->text, key->len, val) < 0) {
-				json_decref(j);
-				j = NULL;
-			}
-		}
-		return j;
-	}
-	return NULL;
-}
-
-char *
-mcc_node_to_json(const struct mcc_node *n, int sorted_keys)
-{
-	size_t flags = JSON_COMPACT | (sorted_keys ? JSON_SORT_KEYS : JSON_PRESERVE_ORDER);
-	int prec = 0;
-	json_t *j;
-	char *s, *r;
-
-	if (!n || !(j = to_json(n, 0, &prec)))
-		return NULL;
-	if (prec)
-		flags |= JSON_REAL_PRECISION(prec);
-	s = json_dumps(j, flags | JSON_ENCODE_ANY);
-	json_decref(j);
-	if (!s)
-		return NULL;
-	r = mcc_strdup(s);
-	free(s);
-	return r;
 }
 
 /* ---- The loader ---------------------------------------------------------- */

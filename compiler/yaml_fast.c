@@ -552,8 +552,7 @@ single_quoted(struct fast *F, struct tok *t)
 	 * '' stands for '.  libfyaml 0.7.12 gets two in a row wrong ('a''''b'
 	 * gives a''' rather than a''b): leave those to it.
 	 */
-	t->s = o = scratch(F, (size_t)((const char *)memchr(q, '\n', (size_t)(F->end - q)) - s));
-	for (q = s;; q++) {
+	for (;; q++) {
 		if (*q == '\n')
 			return DECLINE;
 		if (*q == '\'') {
@@ -563,7 +562,11 @@ single_quoted(struct fast *F, struct tok *t)
 				return DECLINE;
 			q++;
 		}
-		*o++ = *q;
+	}
+	t->s = o = scratch(F, (size_t)(q - s));
+	for (const char *i = s; i < q; i++) {
+		*o++ = *i;
+		i += *i == '\'';
 	}
 	t->len = (size_t)(o - t->s);
 	F->p = q + 1;
@@ -590,7 +593,7 @@ hex_digit(char c)
 static int
 double_quoted(struct fast *F, struct tok *t)
 {
-	const char *s = F->p + 1, *q = s;
+	const char *s = F->p + 1, *q = s, *e;
 	char *o;
 
 	t->at = F->p;
@@ -605,8 +608,12 @@ double_quoted(struct fast *F, struct tok *t)
 	}
 	if (*q == '\n')
 		return DECLINE;
+	for (e = q; *e != '"'; e++) {
+		if (*e == '\n' || (*e == '\\' && *++e == '\n'))
+			return DECLINE;
+	}
 	/* An escape makes at most 3 bytes of 2 (\L, \P). */
-	o = scratch(F, (size_t)((const char *)memchr(q, '\n', (size_t)(F->end - q)) - s) * 3 / 2 + 8);
+	o = scratch(F, (size_t)(e - s) * 3 / 2 + 8);
 	t->s = o;
 	memcpy(o, s, (size_t)(q - s));
 	o += q - s;

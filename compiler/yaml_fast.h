@@ -9,30 +9,38 @@
  * the libfyaml loader.
  *
  * The subset (anything else is declined):
- *   - UTF-8 text with LF line breaks, no byte order mark, no C0 or C1
- *     control characters but tab and LF, no U+2028, U+2029 or U+FEFF;
- *   - one document, optionally opened by `---` on a line of its own;
- *     comments and blank lines anywhere; no directives, no `...`;
+ *   - UTF-8 text with LF line breaks: no byte order mark, no C0 control
+ *     characters but tab and LF, no DEL, no C1 controls, no U+2028,
+ *     U+2029 or U+FEFF; at most INT_MAX / 2 bytes;
+ *   - one document, optionally opened by `---` alone on its line; comments
+ *     and blank lines anywhere; no directives, no `...`;
  *   - block mappings and block sequences indented with spaces, including
- *     `- key: v` compact mappings, `- - x` compact sequences and a
- *     sequence written at its key's indentation;
- *   - plain scalars on one line; single- and double-quoted scalars on one
- *     line (every escape but \0 and escapes of surrogates, U+0000 or
- *     beyond U+10FFFF);
- *   - flow sequences and mappings, also over several lines (each line more
- *     indented than the enclosing block collection), with a trailing
- *     comma allowed; a flow mapping's entries are `key: value` pairs;
- *   - literal and folded block scalars (| > with - or +, no indentation
- *     digit) after a key or a `-`, whose first line is the least indented,
- *     with no more-indented lines in a folded scalar, no line holding only
- *     spaces beyond the content's indentation, and a line break after the
- *     last line;
- *   - empty values (`key:` with nothing after it) in block mappings.
- * It declines on anchors, aliases, tags, `?` keys, `<<` merge keys,
- * multi-line plain or quoted scalars, empty sequence items, tabs outside
- * quoted scalars, block scalar content and comments, duplicate keys,
- * nesting deeper than 200 levels, keys longer than 1000 bytes, a top
- * level that is not a mapping, and any syntax error.
+ *     `- key: v` compact mappings, `- - x` compact sequences, an item on
+ *     the line after its `-`, and a sequence at its key's indentation;
+ *     the top level is a mapping (block or flow);
+ *   - plain scalars on one line (not starting with an indicator, but `-`
+ *     followed by a character, as in -1); single- and double-quoted
+ *     scalars on one line, with every escape but line continuations and
+ *     escapes of U+0000, of surrogates and beyond U+10FFFF;
+ *   - flow sequences and mappings, over several lines too (each more
+ *     indented than the enclosing block collection), a trailing comma
+ *     allowed; a flow mapping holds `key: value` pairs, a key and its `:`
+ *     on one line (`"k":v` is fine after a quoted key);
+ *   - literal and folded block scalars (| or >, then - or +, no
+ *     indentation digit) after a key's `:` or a `-`, whose first line is
+ *     the least indented, with no more-indented line in a folded scalar,
+ *     no line of blanks only beyond the content's indentation, and a line
+ *     break after the last line;
+ *   - `key:` with nothing after it (a null) in a block mapping.
+ * It declines anchors, aliases, tags, `?` keys, `<<` merge keys, empty
+ * sequence items, multi-line plain or quoted scalars, tabs outside quoted
+ * scalars, block scalar content and comments, duplicate keys, keys longer
+ * than 1000 bytes, nesting deeper than 200 levels, and any syntax error.
+ * It also declines two things where yaml.c, which sets the standard, does
+ * not follow YAML or node.h: a block scalar right after a quoted scalar
+ * (yaml.c places it on its first content line, not at its indicator), and
+ * two '' escapes in a row in a single-quoted scalar (libfyaml 0.7.12 gets
+ * the text wrong: 'a''''b' gives a''' instead of a''b).
  */
 #ifndef MCC_YAML_FAST_H
 #define MCC_YAML_FAST_H

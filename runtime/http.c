@@ -590,12 +590,15 @@ job_reader(void *cls, uint64_t pos, char *buf, size_t max)
 
 	(void)pos;
 	pthread_mutex_lock(&j->lock);
-	if (j->out.len) {
-		size_t k = j->out.len < max ? j->out.len : max;
+	if (j->out.len > j->taken) {
+		size_t k = j->out.len - j->taken < max ? j->out.len - j->taken : max;
 
-		memcpy(buf, j->out.buf, k);
-		memmove(j->out.buf, j->out.buf + k, j->out.len - k);
-		strbuf_setlen(&j->out, j->out.len - k);
+		memcpy(buf, j->out.buf + j->taken, k);
+		j->taken += k;
+		if (j->taken == j->out.len) {
+			strbuf_reset(&j->out);
+			j->taken = 0;
+		}
 		n = (ssize_t)k;
 	} else if (j->state != MCPG_JOB_RUNNING || !j->conn) {
 		n = MHD_CONTENT_READER_END_OF_STREAM;
@@ -649,7 +652,7 @@ job_answer(struct req *r)
 	pthread_mutex_unlock(&j->lock);
 
 	if (stream) {
-		resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, job_reader, j,
+		resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 32768, job_reader, j,
 							 job_reader_free);
 		if (!resp) {
 			mcpg_job_put(j);
@@ -911,7 +914,14 @@ serve_ready(struct req *r)
 static enum MHD_Result
 serve_metrics(struct req *r)
 {
+	const struct mcpg_observability *o = &r->rt->cfg->observability;
+
 	strbuf_reset(&r->out);
+	if (!o->enabled || !o->metrics.enabled) {
+		/* Turned off by a reload: the route stays, the page goes. */
+		strbuf_addstr(&r->out, "{\"error\":\"not found\"}");
+		return answer_out(r, 404, "application/json");
+	}
 	mcpg_metrics_render(&r->out, r->rt->img.digest_hex);
 	return answer_out(r, 200, "text/plain; version=0.0.4; charset=utf-8");
 }
@@ -1176,6 +1186,10 @@ read_file(const char *key, const char *path, char *err, size_t errlen)
 	return strbuf_detach(&sb, NULL);
 }
 
+static void
+mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+
+/* libmicrohttpd's own messages become debug lines. */
 static void
 mhd_log(void *cls, const char *fmt, va_list ap)
 {

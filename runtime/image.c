@@ -105,6 +105,7 @@ struct vctx {
 	const struct mcpg_schema *schema;
 	struct mcpg_verify_error *err;
 	struct mcpg_image *img;
+	const unsigned char *hashed;  /* the caller's digest of buf, or NULL */
 
 	uint64_t strs_off, data_off;  /* file offsets of STRS and DATA */
 	unsigned char *strbits;       /* bit i: a pool entry starts at 4 * i */
@@ -479,7 +480,9 @@ check_digest(struct vctx *v)
 	const unsigned char *want = v->buf + MCPG_HDR_DIGEST;
 	char h1[17], h2[17];
 
-	if (mcpg_image_digest(v->buf, v->len, img->digest) < 0)
+	if (v->hashed)
+		memcpy(img->digest, v->hashed, 32);
+	else if (mcpg_image_digest(v->buf, v->len, img->digest) < 0)
 		return fail(v, MCPG_VERR_NOMEM, UINT64_MAX, "computing SHA-256");
 	if (memcmp(img->digest, want, 32)) {
 		hex(h1, want, 8);
@@ -889,9 +892,10 @@ check_data(struct vctx *v)
 	return verify_struct(v, v->schema->root, MCPG_IMG_ROOT_REF, 0);
 }
 
-int
-mcpg_image_verify(struct mcpg_image *img, const unsigned char *buf, size_t len,
-		  const struct mcpg_schema *schema, struct mcpg_verify_error *err)
+static int
+verify(struct mcpg_image *img, const unsigned char *buf, size_t len,
+       const struct mcpg_schema *schema, const unsigned char *hashed,
+       struct mcpg_verify_error *err)
 {
 	struct vctx v;
 	uint64_t toff = 0;
@@ -905,6 +909,7 @@ mcpg_image_verify(struct mcpg_image *img, const unsigned char *buf, size_t len,
 	v.schema = schema;
 	v.err = err;
 	v.img = img;
+	v.hashed = hashed;
 	if (err)
 		memset(err, 0, sizeof(*err));
 	if ((uintptr_t)buf % MCPG_IMG_ALIGN) {
@@ -925,6 +930,21 @@ out:
 	if (rc < 0)
 		memset(img, 0, sizeof(*img));
 	return rc;
+}
+
+int
+mcpg_image_verify(struct mcpg_image *img, const unsigned char *buf, size_t len,
+		  const struct mcpg_schema *schema, struct mcpg_verify_error *err)
+{
+	return verify(img, buf, len, schema, NULL, err);
+}
+
+int
+mcpg_image_verify_hashed(struct mcpg_image *img, const unsigned char *buf, size_t len,
+			 const struct mcpg_schema *schema, const unsigned char digest[32],
+			 struct mcpg_verify_error *err)
+{
+	return verify(img, buf, len, schema, digest, err);
 }
 
 static int

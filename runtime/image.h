@@ -151,6 +151,19 @@ int mcpg_image_verify(struct mcpg_image *img, const unsigned char *buf, size_t l
 		      const struct mcpg_schema *schema, struct mcpg_verify_error *err);
 
 /*
+ * mcpg_image_verify() for bytes the caller has just laid out and hashed
+ * itself: mcpgc, right after mcc_image_serialize(), so a config is not
+ * hashed twice in a row.  `digest` is the SHA-256 the caller computed over
+ * exactly these bytes (digest field as zero); it is compared with the
+ * header instead of hashing `buf` again.  Every other check is the same.
+ * Never for bytes read from a file or received: the runtime, and mcpgc on
+ * the file it wrote, use mcpg_image_verify() or mcpg_image_open().
+ */
+int mcpg_image_verify_hashed(struct mcpg_image *img, const unsigned char *buf, size_t len,
+			     const struct mcpg_schema *schema, const unsigned char digest[32],
+			     struct mcpg_verify_error *err);
+
+/*
  * Open `path`, map it PROT_READ/MAP_PRIVATE and verify it.  Returns 0, or -1
  * with `err` filled (I/O errors as MCPG_VERR_IO with strerror in the
  * message) and nothing left mapped or open.

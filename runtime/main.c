@@ -129,8 +129,8 @@ int
 main(int argc, char **argv)
 {
 	const char *path = getenv("MCPG_IMAGE"), *layers = NULL;
-	int check = 0, image_arg = 0, forced, sig;
-	char err[1024], mcpgc[PATH_MAX];
+	int check = 0, image_arg = 0, forced, sig = SIGTERM;
+	char err[1024] = "", mcpgc[PATH_MAX] = "mcpgc";
 	struct mcpg_rt *rt;
 	sigset_t set;
 	int64_t t_boot = mono_ms();

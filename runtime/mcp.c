@@ -428,12 +428,29 @@ sess_unlink(struct mcpg_job *job)
 	pthread_mutex_unlock(&s->lock);
 }
 
+/* Mark a running job timed out and queue the error (job->lock held). */
+static void
+job_timeout_locked(struct mcpg_job *job)
+{
+	struct strbuf msg = STRBUF_INIT;
+
+	atomic_store(&job->call.cancelled, 1);
+	error_msg(&msg, job->id_json, MCPG_RPC_REQUEST_TIMEOUT, "request timed out", NULL);
+	job->state = MCPG_JOB_TIMEOUT;
+	job_append(job, msg.buf, msg.len);
+	strbuf_release(&msg);
+	mcpg_metrics_timeout();
+	mcpg_log(MCPG_LOG_WARN, job->rid, "request timed out", "binding", MCPG_LF_STR,
+		 job->call.binding->name, NULL);
+	job_wake(job);
+}
+
 static void
 job_run(struct mcpg_pool_item *it)
 {
 	struct mcpg_job *job = (struct mcpg_job *)it;
 	struct strbuf msg = STRBUF_INIT;
-	int rc;
+	int rc, timed_out;
 
 	if (atomic_load(&job->call.cancelled)) {
 		rc = -1;
@@ -441,20 +458,28 @@ job_run(struct mcpg_pool_item *it)
 	} else {
 		rc = mcpg_backend_run(&job->call);
 	}
-	count_backend_error(&job->call, rc);
-	if (!(rc < 0 && job->call.error_code == MCPG_RPC_CANCELLED_CODE))
+	/* The backend saw the deadline before the housekeeper did: same answer. */
+	timed_out = rc < 0 && job->call.error_code == MCPG_RPC_REQUEST_TIMEOUT &&
+		    mcpg_mono_ms() >= job->deadline_ms;
+	if (!timed_out)
+		count_backend_error(&job->call, rc);
+	if (!timed_out && !(rc < 0 && job->call.error_code == MCPG_RPC_CANCELLED_CODE))
 		call_message(&msg, job->id_json, &job->call, rc);
 	hk_unlink(job);
 	sess_unlink(job);
 	pthread_mutex_lock(&job->lock);
 	if (job->state == MCPG_JOB_RUNNING) {
-		if (msg.len) {
-			job_append(job, msg.buf, msg.len);
-			job->state = MCPG_JOB_DONE;
+		if (timed_out) {
+			job_timeout_locked(job);
 		} else {
-			job->state = MCPG_JOB_CANCELLED;
+			if (msg.len) {
+				job_append(job, msg.buf, msg.len);
+				job->state = MCPG_JOB_DONE;
+			} else {
+				job->state = MCPG_JOB_CANCELLED;
+			}
+			job_wake(job);
 		}
-		job_wake(job);
 	}
 	pthread_mutex_unlock(&job->lock);
 	strbuf_release(&msg);
@@ -465,21 +490,10 @@ job_run(struct mcpg_pool_item *it)
 static void
 job_expire(struct mcpg_job *job)
 {
-	struct strbuf msg = STRBUF_INIT;
-
-	error_msg(&msg, job->id_json, MCPG_RPC_REQUEST_TIMEOUT, "request timed out", NULL);
-	atomic_store(&job->call.cancelled, 1);
 	pthread_mutex_lock(&job->lock);
-	if (job->state == MCPG_JOB_RUNNING) {
-		job->state = MCPG_JOB_TIMEOUT;
-		job_append(job, msg.buf, msg.len);
-		mcpg_metrics_timeout();
-		mcpg_log(MCPG_LOG_WARN, job->rid, "request timed out", "tool", MCPG_LF_STR,
-			 job->call.binding->name, NULL);
-		job_wake(job);
-	}
+	if (job->state == MCPG_JOB_RUNNING)
+		job_timeout_locked(job);
 	pthread_mutex_unlock(&job->lock);
-	strbuf_release(&msg);
 }
 
 void

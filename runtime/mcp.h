@@ -76,7 +76,8 @@ struct mcpg_job {
 	atomic_int refs;
 	/* lock: */
 	int state;          /* enum mcpg_job_state */
-	struct strbuf out;  /* bytes for the client not yet taken */
+	struct strbuf out;  /* bytes for the client; those before `taken` were sent */
+	size_t taken;
 	int nnotes;         /* notifications appended to `out` so far */
 	int streaming;      /* http.c started a streamed response */
 	void *conn;         /* http.c's connection, NULL once it went away */

@@ -394,13 +394,13 @@ rc=$?
 # ---------------------------------------------------------------------------
 # MCPG_CONFIG, SIGHUP, idle eviction
 
-cfg f.yaml "$PORT" "    session_idle_timeout_ms: 300" 800
+cfg f.yaml "$PORT" "    session_idle_timeout_ms: 800" 800
 mkdir -p tmp
 TMPDIR=$PWD/tmp MCPG_CONFIG=$PWD/f.yaml boot "MCPG_CONFIG: builds a private image and serves it" cfg.log || exit 0
 init
 rpc -H "$J" -H "$A" -H "$(S)" -d "$PING"
 want "idle eviction: a fresh session answers" 200
-sleep 1
+sleep 1.8
 rpc -H "$J" -H "$A" -H "$(S)" -d "$PING"
 want "idle eviction: gone after session_idle_timeout_ms" 404
 sed 's/name: echo/name: echo2/' f.yaml > f2.yaml && mv f2.yaml f.yaml

@@ -15,6 +15,11 @@ node_setup
 case $? in
 0) ;;
 3)
+	# CI reaches the registry: there an unreachable one is a failure.
+	if [ "${CI:-}" = true ]; then
+		fail "scripts/node-deps reaches the npm registry (CI=true)" "$NODE_WHY"
+		exit 0
+	fi
 	skip "SDK client" "npm registry unreachable, cannot install Node 22 and the SDK: $NODE_WHY"
 	exit 0
 	;;

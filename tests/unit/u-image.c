@@ -537,6 +537,29 @@ schema_hash_mismatch(void)
 
 typedef void corrupt_fn(struct sample *s);
 
+/*
+ * Given the digest of the bytes as they are, mcpg_image_verify_hashed()
+ * (mcpgc's check right after laying an image out) must judge every image
+ * as mcpg_image_verify() does, down to the message.
+ */
+static void
+expect_same_hashed(const struct sample *s)
+{
+	struct mcpg_verify_error e1, e2;
+	struct mcpg_image i1, i2;
+	unsigned char digest[32];
+	int r1, r2;
+
+	if (s->len < MCPG_IMG_HEADER_SIZE || mcpg_image_digest(s->buf, s->len, digest))
+		return;
+	r1 = mcpg_image_verify(&i1, s->buf, s->len, &sample_schema, &e1);
+	r2 = mcpg_image_verify_hashed(&i2, s->buf, s->len, &sample_schema, digest, &e2);
+	CHECK(r1 == r2);
+	CHECK(e1.code == e2.code && e1.offset == e2.offset);
+	CHECK_STR(e1.msg, e2.msg);
+	CHECK(!memcmp(&i1, &i2, sizeof(i1)));
+}
+
 static void
 corrupt_case(corrupt_fn *fn, enum mcpg_verify_code want, const char *in_msg)
 {
@@ -544,6 +567,7 @@ corrupt_case(corrupt_fn *fn, enum mcpg_verify_code want, const char *in_msg)
 
 	fn(&s);
 	expect_code(&s, want, in_msg);
+	expect_same_hashed(&s);
 	free(s.buf);
 }
 
@@ -1075,6 +1099,22 @@ write_and_open(void)
 
 		CHECK(mcc_image_write(img, path, &sample_schema, &d, again) == 0);
 		CHECK(!memcmp(again, digest, 32));
+	}
+	/* Bytes laid out already (mcc_compile's) are written the same way. */
+	{
+		struct sample s = serialize(img);
+		unsigned char again[32];
+
+		CHECK(mcc_image_write_buf(s.buf, s.len, path, &sample_schema, &d, again) == 0);
+		CHECK(!memcmp(again, digest, 32));
+		CHECK(access(tmp, F_OK) == -1 && errno == ENOENT);
+		s.buf[s.len - 1] ^= 1; /* padding, and the digest no longer fits */
+		CHECK(mcc_image_write_buf(s.buf, s.len, path, &sample_schema, &d, NULL) == -1);
+		CHECK(d.nerrors == 1);
+		CHECK(access(tmp, F_OK) == -1 && errno == ENOENT);
+		CHECK(mcpg_image_open(&mi, path, &sample_schema, &err) == 0);
+		mcpg_image_close(&mi);
+		free(s.buf);
 	}
 	mcc_diag_release(&d);
 	fclose(f);

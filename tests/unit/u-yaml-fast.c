@@ -209,6 +209,7 @@ static const char *const accepted[] = {
 	"a:\n  b:\nc: 1\n",
 	"a:\n  - b:\n  - c\n",
 	"a:   # comment\n  b: 1\n",
+	"a:\n  \"x\"\nb:\n  [1]\nc:\n  d\n",
 	/* plain scalars */
 	"a: b c d\n",
 	"a: b#c\n",
@@ -242,6 +243,7 @@ static const char *const accepted[] = {
 	"a: \"# not a comment\" # a comment\n",
 	"\"a b\": 1\n'c: d': 2\n\"\": 3\n",
 	"a: 'x' \nb: \"y\"   # c\n",
+	"a: 'x\t'\nb: \"\ty\t\"\n",
 	/* flow collections */
 	"a: [1, 2, 3]\nb: []\nc: [ ]\nd: {}\ne: { }\n",
 	"a: {b: 1, c: [x, y], d: {e: f}}\n",
@@ -277,6 +279,7 @@ static const char *const accepted[] = {
 	"a: >\n  trailing spaces   \n  kept\n",
 	"a: 1\nb: |\n  x\n",
 	"a:\n  - x\n  - |\n    y\n",
+	"a:\n  - |\n    # not a comment\n  - [b]\n  - |\n    y\n  - c:\n  - >\n    z\n",
 	/* documents, comments, blank lines */
 	"---\na: 1\n",
 	"--- # c\na: 1\n",
@@ -402,7 +405,7 @@ snippets_declined(void)
 static void
 built_texts(void)
 {
-	char *text = mcc_alloc(1 << 16), *p;
+	char *text = mcc_alloc(1 << 17), *p;
 
 	/* enough keys for the duplicate check to use a hash */
 	p = text;
@@ -435,6 +438,13 @@ built_texts(void)
 		compare(mcc_printf("a key of %d bytes", len - 1), text, strlen(text),
 			len - 1 <= 1000 ? ACCEPT : DECLINE);
 	}
+
+	/* one long line of quoted scalars with escapes: linear, not quadratic */
+	p = text + sprintf(text, "a: [");
+	for (int i = 0; i < 4000; i++)
+		p += sprintf(p, "'x''y', \"\\tz\", ");
+	strcpy(p, "end]\n");
+	compare("a long line", text, strlen(text), ACCEPT);
 
 	/* a NUL byte in the text */
 	compare("NUL", "a: x\0y\n", 7, DECLINE);
