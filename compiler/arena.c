@@ -35,7 +35,7 @@ oom(size_t size)
 static struct block *
 new_block(size_t size)
 {
-	struct block *b = malloc(sizeof(*b) + size);
+	struct block *b = calloc(1, sizeof(*b) + size);
 
 	if (!b)
 		oom(size);
@@ -66,7 +66,6 @@ mcc_alloc(size_t size)
 			blocks = big;
 		}
 		big->used = need;
-		memset(big->mem, 0, need);
 		return big->mem;
 	}
 	if (!b || b->size - b->used < need) {
@@ -76,7 +75,6 @@ mcc_alloc(size_t size)
 	}
 	void *p = b->mem + b->used;
 	b->used += need;
-	memset(p, 0, need);
 	return p;
 }
 

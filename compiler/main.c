@@ -213,7 +213,7 @@ cmd_check_build(int argc, char **argv, int build)
 	if (rc == 0 && build) {
 		unsigned char digest[32];
 
-		if (mcc_image_write(cfg.img, output, &mcpg_schema, &d, digest)) {
+		if (mcc_image_write_buf(cfg.bytes, cfg.len, output, &mcpg_schema, &d, digest)) {
 			mcc_diag_finish(&d);
 			mcc_config_release(&cfg);
 			mcc_diag_release(&d);
