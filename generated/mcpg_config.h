@@ -783,7 +783,7 @@ _Static_assert(offsetof(struct mcpg_prompt_message, role) == 4, "prompt_message.
 /* backend.kind: mock. */
 struct mcpg_mock_backend {
 	uint64_t delay_ms;      /* uint: Wait this long before answering (cancellable). */
-	uint32_t response;      /* json: Value returned: a tool result's text is its pretty-printed JSON and its... */
+	uint32_t response;      /* json: Value returned: a tool result's text is its pretty-printed JSON, and its... */
 	uint32_t error_message; /* string?: Text of that error; absent means "mock error". */
 	uint8_t error;          /* bool: Answer with a tool error (isError) instead. */
 	uint8_t passthrough;    /* bool: Return response as the whole result (tools: a CallToolResult with... */
