@@ -76,6 +76,7 @@ mcpg_call_error(struct mcpg_call *call, int code, const char *kind, const char *
 
 	json_decref(call->result);
 	call->result = NULL;
+	call->raw_pre = NULL;
 	call->error_code = code;
 	call->error_kind = kind;
 	va_start(ap, fmt);
@@ -531,6 +532,8 @@ mcpg_backend_run(struct mcpg_call *call)
 	int why, rc;
 
 	call->result = NULL;
+	call->raw_pre = NULL;
+	call->raw_mid = NULL;
 	call->error_code = 0;
 	call->error_message[0] = '\0';
 	call->error_kind = NULL;
@@ -570,13 +573,15 @@ mcpg_backend_run(struct mcpg_call *call)
 		json_decref(empty);
 	}
 	/* Exactly one of result / error, whatever a backend did. */
-	if (rc == 0 && !call->result)
+	if (rc == 0 && !call->result && !call->raw_pre)
 		rc = mcpg_call_error(call, MCPG_RPC_INTERNAL, "internal",
 				     "backend produced no result (out of memory?)");
 	if (rc != 0 && call->result) {
 		json_decref(call->result);
 		call->result = NULL;
 	}
+	if (rc != 0)
+		call->raw_pre = NULL;
 	return rc;
 }
 
@@ -585,4 +590,6 @@ mcpg_call_release(struct mcpg_call *call)
 {
 	json_decref(call->result);
 	call->result = NULL;
+	call->raw_pre = NULL;
+	call->raw_mid = NULL;
 }

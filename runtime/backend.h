@@ -39,6 +39,7 @@ struct mcpg_call {
 	const struct mcpg_identity_view *identity; /* the caller; NULL for anonymous */
 	int64_t deadline_ms;                /* CLOCK_MONOTONIC ms; 0 for none */
 	json_t *progress_token;             /* params._meta.progressToken, or NULL */
+	int raw_ok;                         /* the caller reads raw_* (below) too */
 	atomic_int cancelled;               /* set by anyone; the backend stops soon after */
 	/*
 	 * Send a notification to the client (e.g. notifications/progress,
@@ -51,6 +52,15 @@ struct mcpg_call {
 
 	/* Out: exactly one of result / error is set when run() returns. */
 	json_t *result;       /* owned by the call */
+	/*
+	 * Or, when raw_ok is set, instead of `result`: its JSON text as raw_pre, then raw_mid
+	 * written as compact JSON (when not NULL), then raw_post: borrowed
+	 * parts that live as long as the snapshot `rt` (a mock's cached
+	 * answer).  raw_pre is NULL when unused.
+	 */
+	const char *raw_pre, *raw_post;
+	size_t raw_pre_len, raw_post_len;
+	const json_t *raw_mid;
 	int error_code;       /* JSON-RPC error code, when there is no result */
 	char error_message[256];
 	/* For metrics and logs: "timeout", "status", "transport", "cancelled", ... */
@@ -65,6 +75,9 @@ struct mcpg_call {
  * response at all).  Returns 0 when `result` is set, -1 when `error_*` is.
  */
 int mcpg_backend_run(struct mcpg_call *call);
+
+/* Free a binding's cached mock answer (struct mcpg_binding.mock_cache). */
+void mcpg_backend_mock_cache_free(void *cache);
 
 /* Free what run() left in `call` (the result); the struct itself is the caller's. */
 void mcpg_call_release(struct mcpg_call *call);

@@ -29,6 +29,7 @@
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -582,6 +583,30 @@ wake_job(struct mcpg_job *j)
 	}
 }
 
+/*
+ * The housekeeper's probe of a suspended job's connection (job lock held, so
+ * the connection stays suspended and alive): the peer closed or reset it.  A
+ * readable socket is EOF only when a peek reads nothing; pipelined bytes of a
+ * next request are left for libmicrohttpd.
+ */
+static int
+conn_gone(struct mcpg_job *j)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(j->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	struct pollfd p = { .events = POLLIN | POLLRDHUP };
+	char c;
+
+	if (!ci || ci->connect_fd == MHD_INVALID_SOCKET)
+		return 0;
+	p.fd = ci->connect_fd;
+	if (poll(&p, 1, 0) <= 0)
+		return 0;
+	if (p.revents & (POLLHUP | POLLERR | POLLRDHUP))
+		return 1;
+	return (p.revents & POLLIN) && recv(p.fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+}
+
 static ssize_t
 job_reader(void *cls, uint64_t pos, char *buf, size_t max)
 {
@@ -972,7 +997,12 @@ handler(void *cls, struct MHD_Connection *conn, const char *url, const char *met
 		r->conn = conn;
 		r->t0_us = now_us();
 		new_rid(r->rid);
-		snprintf(r->path, sizeof(r->path), "%s", url);
+		{
+			size_t n = strnlen(url, sizeof(r->path) - 1);
+
+			memcpy(r->path, url, n);
+			r->path[n] = '\0';
+		}
 		r->hm = method_of(method);
 		r->rt = mcpg_rt_acquire();
 		atomic_fetch_add(&inflight, 1);
@@ -1219,7 +1249,7 @@ mcpg_http_start(const struct mcpg_rt *rt, char *err, size_t errlen)
 	int v6 = 0;
 	uint32_t ns;
 	const struct mcpg_union_slot *sinks;
-	static struct mcpg_mcp_hooks hooks = { wake_job, wake_streams, tick };
+	static struct mcpg_mcp_hooks hooks = { wake_job, wake_streams, tick, conn_gone };
 
 	snprintf(mcp_path, sizeof(mcp_path), "%s", mcpg_server_mcp_path(img, srv));
 	snprintf(health_path, sizeof(health_path), "%s", mcpg_server_health_path(img, srv));

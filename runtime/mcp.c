@@ -160,7 +160,17 @@ static int
 id_text(const json_t *id, struct strbuf *buf)
 {
 	if (json_is_integer(id)) {
-		strbuf_addf(buf, "%" JSON_INTEGER_FORMAT, json_integer_value(id));
+		/* By hand: this runs once per request, and vsnprintf is slow. */
+		json_int_t v = json_integer_value(id);
+		unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+		char d[24], *p = d + sizeof(d);
+
+		do
+			*--p = (char)('0' + u % 10);
+		while ((u /= 10));
+		if (v < 0)
+			*--p = '-';
+		strbuf_add(buf, p, (size_t)(d + sizeof(d) - p));
 		return 0;
 	}
 	if (json_is_string(id)) {
@@ -379,7 +389,14 @@ job_notify(struct mcpg_call *call, json_t *note)
 static void
 call_message(struct strbuf *o, const char *idj, struct mcpg_call *call, int rc)
 {
-	if (rc == 0 && call->result) {
+	if (rc == 0 && call->raw_pre) {
+		result_begin(o, idj);
+		strbuf_add(o, call->raw_pre, call->raw_pre_len);
+		if (call->raw_mid)
+			mcpg_jsonw_value(o, call->raw_mid);
+		strbuf_add(o, call->raw_post, call->raw_post_len);
+		strbuf_addch(o, '}');
+	} else if (rc == 0 && call->result) {
 		result_begin(o, idj);
 		mcpg_jsonw_value(o, call->result);
 		strbuf_addch(o, '}');
@@ -584,6 +601,7 @@ start_call(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg_mcp_re
 		call.identity = ident->view.trust_level ? &ident->view : NULL;
 		call.deadline_ms = now + (int64_t)srv->request_timeout_ms;
 		call.progress_token = ptok;
+		call.raw_ok = 1;
 		rc = mcpg_backend_run(&call);
 		count_backend_error(&call, rc);
 		out->status = 200;
@@ -629,6 +647,7 @@ start_call(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg_mcp_re
 	job->call.identity = ident->view.trust_level ? &job->ident.view : NULL;
 	job->call.deadline_ms = job->deadline_ms;
 	job->call.progress_token = ptok;
+	job->call.raw_ok = 1;
 	job->call.notify = out->sse ? job_notify : NULL;
 	job->call.notify_ctx = job;
 	job->item.fn = job_run;
@@ -883,10 +902,39 @@ done:
  * Dispatch
  */
 
+/*
+ * Session rules of mcpg.md 5.3 for a request on `s`: before
+ * notifications/initialized only ping is served; a request id in flight or
+ * among the session's last MCPG_SESSION_SEEN_IDS ids is refused.  Returns
+ * the error message, or NULL when the request may go on (its id is noted).
+ */
+static const char *
+session_rules(struct mcpg_session *s, const char *method, const char *idj)
+{
+	const char *err = NULL;
+
+	pthread_mutex_lock(&s->lock);
+	if (!s->initialized && strcmp(method, "ping")) {
+		err = "session not initialized: send notifications/initialized first";
+	} else {
+		for (struct mcpg_job *j = s->jobs; j && !err; j = j->s_next)
+			if (!strcmp(j->id_json, idj))
+				err = "duplicate JSON-RPC request id on this session";
+		if (!err && mcpg_session_note_id(s, idj) < 0)
+			err = "duplicate JSON-RPC request id on this session";
+	}
+	pthread_mutex_unlock(&s->lock);
+	return err;
+}
+
 static void
 do_notification(struct mcpg_session *s, const char *method, json_t *params)
 {
-	if (!strcmp(method, "notifications/cancelled")) {
+	if (!strcmp(method, "notifications/initialized")) {
+		pthread_mutex_lock(&s->lock);
+		s->initialized = 1;
+		pthread_mutex_unlock(&s->lock);
+	} else if (!strcmp(method, "notifications/cancelled")) {
 		json_t *rid = json_object_get(params, "requestId");
 		struct strbuf idj = STRBUF_INIT;
 
@@ -1026,7 +1074,12 @@ mcpg_mcp_post(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg_mcp
 		out->status = 202;
 		out->sse = 0;
 	} else {
-		dispatch(rt, in, out, s, req, method, idj.buf, params, &ident);
+		const char *err = session_rules(s, method, idj.buf);
+
+		if (err)
+			mcpg_mcp_error(out, 400, MCPG_RPC_INVALID_REQUEST, err);
+		else
+			dispatch(rt, in, out, s, req, method, idj.buf, params, &ident);
 	}
 	atomic_fetch_sub(&s->busy, 1);
 	mcpg_session_put(s);
@@ -1204,10 +1257,27 @@ mcpg_mcp_reloaded(const struct mcpg_rt *old, const struct mcpg_rt *new)
  * The housekeeper: deadlines, idle sessions, keep-alive ticks
  */
 
+/* Cancel a suspended job whose client has gone (hk_lock held). */
+static void
+job_probe(struct mcpg_job *job)
+{
+	pthread_mutex_lock(&job->lock);
+	if (job->state == MCPG_JOB_RUNNING && job->suspended && job->conn &&
+	    hooks.conn_gone(job)) {
+		job->state = MCPG_JOB_CANCELLED;
+		atomic_store(&job->call.cancelled, 1);
+		mcpg_log(MCPG_LOG_INFO, job->rid, "client gone, call cancelled", "binding",
+			 MCPG_LF_STR, job->call.binding->name, "after_ms", MCPG_LF_I64,
+			 mcpg_mono_ms() - job->t0_ms, NULL);
+		job_wake(job);
+	}
+	pthread_mutex_unlock(&job->lock);
+}
+
 static void *
 housekeeper(void *arg)
 {
-	int64_t next_reap = 0, next_tick = 0;
+	int64_t next_reap = 0, next_tick = 0, next_probe = 0;
 
 	(void)arg;
 	pthread_mutex_lock(&hk_lock);
@@ -1220,6 +1290,15 @@ housekeeper(void *arg)
 				job_expire(j);
 			else if (j->deadline_ms < wake)
 				wake = j->deadline_ms;
+		}
+		if (hooks.conn_gone && deadlines) {
+			if (now >= next_probe) {
+				for (struct mcpg_job *j = deadlines; j; j = j->t_next)
+					job_probe(j);
+				next_probe = now + MCPG_PROBE_MS;
+			}
+			if (next_probe < wake)
+				wake = next_probe;
 		}
 		if (now >= next_reap || now >= next_tick) {
 			struct mcpg_rt *rt = mcpg_rt_acquire();

@@ -117,7 +117,15 @@ struct mcpg_mcp_hooks {
 	void (*wake_streams)(struct mcpg_session *s);
 	/* A housekeeping tick, about once a second (keep-alives). */
 	void (*tick)(int64_t now_ms);
+	/*
+	 * Whether the client closed the connection of a suspended job (called by
+	 * the housekeeper every MCPG_PROBE_MS with job->lock held, job->suspended
+	 * and job->conn set).  libmicrohttpd sees nothing of a suspended
+	 * connection, so without this a call would run on for a client long gone.
+	 */
+	int (*conn_gone)(struct mcpg_job *job);
 };
+#define MCPG_PROBE_MS 200
 
 /* Set the hooks and start the housekeeper thread (deadlines, idle sessions). */
 int mcpg_mcp_init(const struct mcpg_mcp_hooks *hooks);

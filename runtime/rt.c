@@ -25,6 +25,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "backend.h"
 #include "format.h"
 #include "jsonw.h"
 #include "schema_desc.h"
@@ -525,6 +526,8 @@ rt_free(struct mcpg_rt *rt)
 	free(rt->ipol);
 	if (rt->bindings && rt->nbindings)
 		free((void *)rt->bindings[0].list_json);
+	for (size_t i = 0; rt->bindings && i < rt->nbindings; i++)
+		mcpg_backend_mock_cache_free(rt->bindings[i].mock_cache);
 	free(rt->bindings);
 	free(rt->by_name);
 	mcpg_image_close(&rt->img);

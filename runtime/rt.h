@@ -47,6 +47,10 @@ struct mcpg_binding {
 	 * compact JSON (the image stores input schemas as JSON text already). */
 	const char *list_json;
 	size_t list_json_len;
+	/* A mock tool's answer, rendered on its first call and kept for the
+	 * snapshot's life (backend_mock.c; set once with an atomic
+	 * compare-and-swap, freed with the snapshot). */
+	void *mock_cache;
 };
 
 struct mcpg_rt {

@@ -237,6 +237,25 @@ mcpg_session_touch(struct mcpg_session *s)
 	atomic_store_explicit(&s->last_used_ms, now_ms(), memory_order_relaxed);
 }
 
+int
+mcpg_session_note_id(struct mcpg_session *s, const char *idj)
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	for (const unsigned char *p = (const unsigned char *)idj; *p; p++)
+		h = (h ^ *p) * 1099511628211ULL;
+	for (unsigned i = 0; i < s->seen_n; i++)
+		if (s->seen[i] == h)
+			return -1;
+	if (s->seen_n < MCPG_SESSION_SEEN_IDS) {
+		s->seen[s->seen_n++] = h;
+	} else {
+		s->seen[s->seen_head] = h;
+		s->seen_head = (uint8_t)((s->seen_head + 1) % MCPG_SESSION_SEEN_IDS);
+	}
+	return 0;
+}
+
 /* Take `s` out of its shard (shard lock held).  Returns 1 if it was there. */
 static int
 unlink_locked(struct shard *sh, uint32_t h, struct mcpg_session *s)

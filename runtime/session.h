@@ -28,6 +28,12 @@
 #include <stdint.h>
 
 #define MCPG_SESSION_ID_LEN 32
+/*
+ * A request id may not be reused on a session.  Ids of calls still in flight
+ * are compared exactly (no bound); beyond those the session remembers the
+ * hashes of its last MCPG_SESSION_SEEN_IDS request ids (256 bytes).
+ */
+#define MCPG_SESSION_SEEN_IDS 32
 
 struct mcpg_job;
 struct mcpg_stream;
@@ -58,6 +64,10 @@ struct mcpg_session {
 	struct mcpg_event *ring;
 	uint32_t ring_cap, ring_n, ring_head; /* head: index of the oldest */
 	uint64_t next_seq;         /* lock: seq of the next event (first is 1) */
+	/* lock: phase and the JSON-RPC ids seen (mcpg.md 5.3 session rules) */
+	int initialized;           /* notifications/initialized arrived */
+	uint8_t seen_n, seen_head; /* ring of the last MCPG_SESSION_SEEN_IDS ids */
+	uint64_t seen[MCPG_SESSION_SEEN_IDS]; /* 64-bit FNV-1a of the id's JSON text */
 };
 
 /* Called when a session ends, with no lock held: cancel calls, close streams. */
@@ -114,6 +124,13 @@ uint64_t mcpg_session_add_event(struct mcpg_session *s, const char *json, size_t
  */
 const struct mcpg_event *mcpg_session_next_event(struct mcpg_session *s, uint64_t after,
 						 int *gap);
+
+/*
+ * Remember request id `idj` (its JSON text) on `s`.  Returns 0, or -1 when it
+ * is among the last MCPG_SESSION_SEEN_IDS ids (then nothing changes).
+ * Caller holds s->lock.
+ */
+int mcpg_session_note_id(struct mcpg_session *s, const char *idj);
 
 /* Call fn(s, arg) for every live session, each with a reference held. */
 void mcpg_sessions_foreach(void (*fn)(struct mcpg_session *s, void *arg), void *arg);

@@ -123,6 +123,8 @@ want() {
 init() {
 	rpc -H "$J" -H "$A" -d '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t4100","version":"1"}}}'
 	SID=$(tr -d '\r' < out.hdr | sed -n 's/^[Mm]cp-[Ss]ession-[Ii]d: //p')
+	[ -z "$SID" ] || [ "${NOINIT:-}" ] || curl -s -m 10 -o /dev/null -X POST -H "$J" -H "$A" -H "$(S)" \
+		-d '{"jsonrpc":"2.0","method":"notifications/initialized"}' "$U"
 }
 
 # ---------------------------------------------------------------------------
@@ -245,12 +247,24 @@ rpc -H "$J" -H "$A" -H "$(S)" -d "[$PING]"
 want "-32600: batch refused" 400 '"code":-32600'
 rpc -H "$J" -H "$A" -H "$(S)" -H 'MCP-Protocol-Version: 1999-01-01' -d "$PING"
 want "400: unsupported MCP-Protocol-Version, with the supported list" 400 '2025-11-25.*2025-06-18.*2025-03-26'
-rpc -H "$J" -H "$A" -H "$(S)" -H 'MCP-Protocol-Version: 2025-03-26' -d "$PING"
+rpc -H "$J" -H "$A" -H "$(S)" -H 'MCP-Protocol-Version: 2025-03-26' -d '{"jsonrpc":"2.0","id":22,"method":"ping"}'
 want "any supported MCP-Protocol-Version passes" 200
 rpc -H "$J" -H "$A" -d "$PING"
 want "400: missing Mcp-Session-Id after initialize" 400 '"code":-32600'
 rpc -H "$J" -H "$A" -H 'Mcp-Session-Id: 0123456789abcdef0123456789abcdef' -d "$PING"
 want "404: unknown session" 404
+rpc -H "$J" -H "$A" -H "$(S)" -d '{"jsonrpc":"2.0","id":22,"method":"ping"}'
+want "session: a reused JSON-RPC request id is 400/-32600" 400 '"code":-32600'
+rpc -H "$J" -H "$A" -H "$(S)" -d '{"jsonrpc":"2.0","id":"22","method":"ping"}'
+want "session: the same id as a string is another id" 200 '"result":{}'
+NOINIT=1 init
+rpc -H "$J" -H "$A" -H "$(S)" -d '{"jsonrpc":"2.0","id":2,"method":"tools/list"}'
+want "session: a request before notifications/initialized is 400/-32600" 400 'not initialized'
+rpc -H "$J" -H "$A" -H "$(S)" -d '{"jsonrpc":"2.0","id":3,"method":"ping"}'
+want "session: ping before notifications/initialized is served" 200 '"result":{}'
+rpc -H "$J" -H "$A" -H "$(S)" -d '{"jsonrpc":"2.0","method":"notifications/initialized"}'
+rpc -H "$J" -H "$A" -H "$(S)" -d '{"jsonrpc":"2.0","id":2,"method":"tools/list"}'
+want "session: after notifications/initialized the request is served" 200 '"name":"echo"'
 init
 OLD=$SID
 CODE=$(curl -s -o /dev/null -w '%{http_code}' -X DELETE -H "Mcp-Session-Id: $OLD" "$U")
@@ -268,12 +282,24 @@ curl -s -m 10 -o cancel.body -w '%{http_code}' -X POST -H "$J" -H "$A" -H "$(S)"
 	-d '{"jsonrpc":"2.0","id":"c-1","method":"tools/call","params":{"name":"slow"}}' "$U" > cancel.code &
 CPID=$!
 sleep 0.3
+rpc -H "$J" -H "$A" -H "$(S)" -d '{"jsonrpc":"2.0","id":"c-1","method":"ping"}'
+want "session: the id of a call in flight is 400/-32600" 400 'duplicate'
 rpc -H "$J" -H "$A" -H "$(S)" -d '{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":"c-1","reason":"test"}}'
 want "cancel: notifications/cancelled gets 202" 202
 wait "$CPID"
 [ "$(cat cancel.code)" = 202 ] && [ ! -s cancel.body ] &&
 	ok "cancel: the cancelled call ends without a JSON-RPC response" ||
 	fail "cancel: the cancelled call ends without a JSON-RPC response" "$(cat cancel.code) $(cat cancel.body)"
+
+# A client that hangs up during a suspended call: cancelled within ~1 s, long
+# before the 5000 ms delay or the 1500 ms request timeout.
+curl -s -m 0.3 -o /dev/null -X POST -H "$J" -H "$AJ" -H "$(S)" \
+	-d '{"jsonrpc":"2.0","id":"gone-1","method":"tools/call","params":{"name":"slow"}}' "$U"
+n=50
+while [ "$n" -gt 0 ] && ! grep -q '"client gone, call cancelled"' main.log; do sleep 0.02; n=$((n - 1)); done
+ms=$(sed -n 's/.*"client gone, call cancelled".*"after_ms":\([0-9]*\).*/\1/p' main.log | tail -1)
+[ -n "$ms" ] && [ "$ms" -lt 1000 ] && ok "cancel: a client that disconnects has its call cancelled promptly" ||
+	fail "cancel: a client that disconnects has its call cancelled promptly" "after_ms=$ms" "$(tail -3 main.log)"
 
 # ---------------------------------------------------------------------------
 # Metrics

@@ -145,6 +145,15 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		abort();
 	memcpy(live_sid, out.session_id, sizeof(live_sid));
 	strbuf_release(&body);
+	in.session_id = live_sid;
+	in.body = "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}";
+	in.body_len = strlen(in.body);
+	memset(&out, 0, sizeof(out));
+	out.body = &body;
+	mcpg_mcp_post(rt, &in, &out);
+	strbuf_release(&body);
+	if (out.status != 202)
+		abort();
 	return 0;
 }
 
@@ -157,6 +166,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct mcpg_mcp_req in;
 	struct mcpg_mcp_resp out;
 	struct strbuf body = STRBUF_INIT;
+	struct mcpg_session *s;
 	char leid[24];
 	uint8_t shape, hv;
 	int kind;
@@ -175,6 +185,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	switch ((shape >> 3) & 3) {
 	case 1:
 		in.session_id = live_sid;
+		/* Inputs repeat ids: forget them, or most would stop at the reuse rule. */
+		if ((s = mcpg_session_get(live_sid))) {
+			pthread_mutex_lock(&s->lock);
+			s->seen_n = s->seen_head = 0;
+			pthread_mutex_unlock(&s->lock);
+			mcpg_session_put(s);
+		}
 		break;
 	case 2:
 		in.session_id = "not-a-session";
