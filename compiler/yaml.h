@@ -2,9 +2,11 @@
  * yaml.h - load one YAML file (one config layer) into a node tree.
  *
  * First phase of mcpgc: YAML layers -> node trees with file:line:col
- * (node.h) -> merge.c -> validation.  libfyaml does the scanning and
- * parsing; its diagnostics are collected, never printed, and reported
- * through diag.c with 1-based positions (columns in bytes).
+ * (node.h) -> merge.c -> validation.  A fast loader (yaml_fast.c) takes the
+ * subset configs use; anything else, and every syntax error, goes to
+ * libfyaml, whose diagnostics are collected, never printed, and reported
+ * through diag.c with 1-based positions (columns in bytes).  Both give the
+ * same tree for what the fast loader accepts (fuzz_yaml_diff checks it).
  */
 #ifndef MCC_YAML_H
 #define MCC_YAML_H

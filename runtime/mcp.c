@@ -254,6 +254,7 @@ do_list(struct mcpg_rt *rt, struct mcpg_mcp_resp *out, const char *idj, json_t *
 		}
 		start = (size_t)v;
 	}
+	mcpg_rt_lists(rt);
 	out->status = 200;
 	msg_begin(o, out->sse);
 	result_begin(o, idj);

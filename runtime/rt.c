@@ -415,6 +415,61 @@ hash_name(const char *s)
 	return h;
 }
 
+/*
+ * The tools/list, resources/list ... entries, built on the first list
+ * request rather than at load: a 10,000-tool image boots without them.
+ */
+void
+mcpg_rt_lists(struct mcpg_rt *rt)
+{
+	const struct mcpg_image *img = &rt->img;
+	struct strbuf all = STRBUF_INIT;
+	size_t n = rt->nbindings, *offs;
+
+	if (atomic_load_explicit(&rt->lists_ready, memory_order_acquire))
+		return;
+	pthread_mutex_lock(&rt->lists_lock);
+	if (atomic_load_explicit(&rt->lists_ready, memory_order_relaxed)) {
+		pthread_mutex_unlock(&rt->lists_lock);
+		return;
+	}
+	offs = calloc(n + 1, sizeof(*offs));
+	/* The entries are mostly the image's own strings: size the buffer once. */
+	strbuf_grow(&all, img->strs_len + 64 * n);
+	for (size_t k = 0; offs && k < n; k++) {
+		const struct mcpg_binding *b = &rt->bindings[k];
+
+		offs[k] = all.len;
+		switch (b->kind) {
+		case MCPG_B_TOOL:
+			tool_entry(img, b->tool, &all);
+			break;
+		case MCPG_B_RESOURCE:
+			resource_entry(img, b->resource, &all);
+			break;
+		case MCPG_B_RESOURCE_TEMPLATE:
+			template_entry(img, b->resource_template, &all);
+			break;
+		case MCPG_B_PROMPT:
+			prompt_entry(img, b->prompt, &all);
+			break;
+		}
+	}
+	if (offs) {
+		offs[n] = all.len;
+		rt->lists_text = strbuf_detach(&all, NULL);
+		for (size_t i = 0; i < n; i++) {
+			rt->bindings[i].list_json = rt->lists_text + offs[i];
+			rt->bindings[i].list_json_len = offs[i + 1] - offs[i];
+		}
+	} else {
+		strbuf_release(&all); /* out of memory: empty entries */
+	}
+	free(offs);
+	atomic_store_explicit(&rt->lists_ready, 1, memory_order_release);
+	pthread_mutex_unlock(&rt->lists_lock);
+}
+
 static int
 build_bindings(struct load *L)
 {
@@ -427,16 +482,10 @@ build_bindings(struct load *L)
 	const struct mcpg_resource_template *tpl =
 		mcpg_capabilities_resource_templates(img, caps, &nrt);
 	const struct mcpg_prompt *prompts = mcpg_capabilities_prompts(img, caps, &np);
-	size_t n = (size_t)nt + nr + nrt + np, k = 0, *offs;
-	struct strbuf all = STRBUF_INIT;
-	char *text;
+	size_t n = (size_t)nt + nr + nrt + np, k = 0;
 
 	rt->bindings = calloc(n ? n : 1, sizeof(*rt->bindings));
-	offs = calloc(n + 1, sizeof(*offs));
-	/* The entries are mostly the image's own strings: size the buffer once. */
-	strbuf_grow(&all, img->strs_len + 64 * n);
-	if (!rt->bindings || !offs) {
-		free(offs);
+	if (!rt->bindings) {
 		lfail(L, "out of memory");
 		return -1;
 	}
@@ -449,8 +498,6 @@ build_bindings(struct load *L)
 		b->backend = &tools[i].backend;
 		b->retry = mcpg_tool_retry(img, &tools[i]);
 		b->tool = &tools[i];
-		offs[k] = all.len;
-		tool_entry(img, &tools[i], &all);
 	}
 	for (uint32_t i = 0; i < nr; i++, k++) {
 		struct mcpg_binding *b = &rt->bindings[k];
@@ -461,8 +508,6 @@ build_bindings(struct load *L)
 		b->backend = &res[i].backend;
 		b->retry = mcpg_resource_retry(img, &res[i]);
 		b->resource = &res[i];
-		offs[k] = all.len;
-		resource_entry(img, &res[i], &all);
 	}
 	for (uint32_t i = 0; i < nrt; i++, k++) {
 		struct mcpg_binding *b = &rt->bindings[k];
@@ -473,8 +518,6 @@ build_bindings(struct load *L)
 		b->backend = &tpl[i].backend;
 		b->retry = mcpg_resource_template_retry(img, &tpl[i]);
 		b->resource_template = &tpl[i];
-		offs[k] = all.len;
-		template_entry(img, &tpl[i], &all);
 	}
 	for (uint32_t i = 0; i < np; i++, k++) {
 		struct mcpg_binding *b = &rt->bindings[k];
@@ -483,19 +526,8 @@ build_bindings(struct load *L)
 		b->name = mcpg_prompt_name(img, &prompts[i]);
 		b->governance = &prompts[i].governance;
 		b->prompt = &prompts[i];
-		offs[k] = all.len;
-		prompt_entry(img, &prompts[i], &all);
 	}
-	offs[n] = all.len;
 	rt->nbindings = n;
-	text = strbuf_detach(&all, NULL);
-	if (!n)
-		free(text); /* bindings[0].list_json owns the text otherwise */
-	for (size_t i = 0; i < n; i++) {
-		rt->bindings[i].list_json = text + offs[i];
-		rt->bindings[i].list_json_len = offs[i + 1] - offs[i];
-	}
-	free(offs);
 
 	rt->by_name_size = 16;
 	while (rt->by_name_size < 2 * n)
@@ -524,8 +556,9 @@ rt_free(struct mcpg_rt *rt)
 		for (uint32_t i = 0; i < rt->img.ipol_nr; i++)
 			free((void *)rt->ipol[i]);
 	free(rt->ipol);
-	if (rt->bindings && rt->nbindings)
-		free((void *)rt->bindings[0].list_json);
+	free(rt->lists_text);
+	if (rt->lists_init)
+		pthread_mutex_destroy(&rt->lists_lock);
 	for (size_t i = 0; rt->bindings && i < rt->nbindings; i++)
 		mcpg_backend_mock_cache_free(rt->bindings[i].mock_cache);
 	free(rt->bindings);
@@ -546,9 +579,12 @@ mcpg_rt_load(const char *path, char *err, size_t errlen)
 		return NULL;
 	}
 	L.rt = rt;
+	pthread_mutex_init(&rt->lists_lock, NULL);
+	rt->lists_init = 1;
 	snprintf(rt->path, sizeof(rt->path), "%s", path);
 	if (mcpg_image_open(&rt->img, path, &mcpg_schema, &verr) < 0) {
 		snprintf(err, errlen, "%s", verr.msg);
+		pthread_mutex_destroy(&rt->lists_lock);
 		free(rt);
 		return NULL;
 	}

@@ -15,6 +15,7 @@
 #ifndef MCPG_RT_H
 #define MCPG_RT_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -43,8 +44,9 @@ struct mcpg_binding {
 		const struct mcpg_resource_template *resource_template;
 		const struct mcpg_prompt *prompt;
 	};
-	/* tools/list, resources/list ... entry, pre-serialised at load as
-	 * compact JSON (the image stores input schemas as JSON text already). */
+	/* tools/list, resources/list ... entry, serialised as compact JSON by
+	 * mcpg_rt_lists() (the image stores input schemas as JSON text
+	 * already); NULL until then. */
 	const char *list_json;
 	size_t list_json_len;
 	/* A mock tool's answer, rendered on its first call and kept for the
@@ -65,6 +67,11 @@ struct mcpg_rt {
 	uint32_t *by_name;
 	size_t by_name_size;
 	char path[4096];               /* the image file this came from */
+	/* bindings[].list_json, built by mcpg_rt_lists() on first use. */
+	atomic_int lists_ready;
+	int lists_init;
+	pthread_mutex_t lists_lock;
+	char *lists_text;
 };
 
 /*
@@ -87,6 +94,9 @@ void mcpg_rt_release(struct mcpg_rt *rt);
  * caller can compare and then release it.  Atomic for readers.
  */
 struct mcpg_rt *mcpg_rt_publish(struct mcpg_rt *next);
+
+/* Build every binding's list_json, once; call before reading list_json. */
+void mcpg_rt_lists(struct mcpg_rt *rt);
 
 /* The binding called `name` (NUL-terminated), or NULL. */
 const struct mcpg_binding *mcpg_rt_find(const struct mcpg_rt *rt, const char *name);

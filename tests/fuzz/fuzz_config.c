@@ -41,6 +41,8 @@
 #include "validate.h"
 #include "yaml.h"
 
+#include "libfyaml_leak.h"
+
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
