@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "template.h"
+#include "jsonw.h"
 
 int64_t
 mcpg_now_ms(void)
@@ -282,31 +283,6 @@ mcpg_call_render(struct mcpg_call *call, uint32_t tmpl, unsigned flags, struct s
  */
 
 static void
-pretty_str(struct strbuf *sb, const char *s, size_t len)
-{
-	strbuf_addch(sb, '"');
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		switch (c) {
-		case '"': strbuf_add(sb, "\\\"", 2); break;
-		case '\\': strbuf_add(sb, "\\\\", 2); break;
-		case '\b': strbuf_add(sb, "\\b", 2); break;
-		case '\f': strbuf_add(sb, "\\f", 2); break;
-		case '\n': strbuf_add(sb, "\\n", 2); break;
-		case '\r': strbuf_add(sb, "\\r", 2); break;
-		case '\t': strbuf_add(sb, "\\t", 2); break;
-		default:
-			if (c < 0x20)
-				strbuf_addf(sb, "\\u%04x", c);
-			else
-				strbuf_addch(sb, (int)c);
-		}
-	}
-	strbuf_addch(sb, '"');
-}
-
-static void
 indent(struct strbuf *sb, int depth)
 {
 	strbuf_addch(sb, '\n');
@@ -334,7 +310,7 @@ pretty(struct strbuf *sb, const json_t *v, int depth)
 			if (i++)
 				strbuf_addch(sb, ',');
 			indent(sb, depth + 1);
-			pretty_str(sb, k, strlen(k));
+			mcpg_jsonw_str(sb, k, strlen(k));
 			strbuf_add(sb, ": ", 2);
 			pretty(sb, item, depth + 1);
 		}
@@ -357,7 +333,7 @@ pretty(struct strbuf *sb, const json_t *v, int depth)
 		strbuf_addch(sb, ']');
 		break;
 	case JSON_STRING:
-		pretty_str(sb, json_string_value(v), json_string_length(v));
+		mcpg_jsonw_str(sb, json_string_value(v), json_string_length(v));
 		break;
 	default:
 		/* Numbers and literals: the same text as the compact form. */

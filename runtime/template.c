@@ -8,6 +8,8 @@
  */
 #include "template.h"
 
+#include "jsonw.h"
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,31 +18,6 @@
 /* ------------------------------------------------------------------------
  * Compact JSON
  */
-
-static void
-put_str(struct strbuf *sb, const char *s, size_t len)
-{
-	strbuf_addch(sb, '"');
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		switch (c) {
-		case '"': strbuf_add(sb, "\\\"", 2); break;
-		case '\\': strbuf_add(sb, "\\\\", 2); break;
-		case '\b': strbuf_add(sb, "\\b", 2); break;
-		case '\f': strbuf_add(sb, "\\f", 2); break;
-		case '\n': strbuf_add(sb, "\\n", 2); break;
-		case '\r': strbuf_add(sb, "\\r", 2); break;
-		case '\t': strbuf_add(sb, "\\t", 2); break;
-		default:
-			if (c < 0x20)
-				strbuf_addf(sb, "\\u%04x", c);
-			else
-				strbuf_addch(sb, c);
-		}
-	}
-	strbuf_addch(sb, '"');
-}
 
 /* The shortest %g form that reads back as the same double. */
 static void
@@ -72,7 +49,7 @@ mcpg_json_compact(struct strbuf *sb, const json_t *v)
 			if (!first)
 				strbuf_addch(sb, ',');
 			first = 0;
-			put_str(sb, k, strlen(k));
+			mcpg_jsonw_str(sb, k, strlen(k));
 			strbuf_addch(sb, ':');
 			mcpg_json_compact(sb, item);
 		}
@@ -88,7 +65,7 @@ mcpg_json_compact(struct strbuf *sb, const json_t *v)
 		strbuf_addch(sb, ']');
 		break;
 	case JSON_STRING:
-		put_str(sb, json_string_value(v), json_string_length(v));
+		mcpg_jsonw_str(sb, json_string_value(v), json_string_length(v));
 		break;
 	case JSON_INTEGER:
 		strbuf_addf(sb, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
@@ -251,7 +228,7 @@ render_identity(const char *name, const struct mcpg_identity_view *id,
 		for (size_t i = 0; v && i < n; i++) {
 			if (i)
 				strbuf_addch(val, ',');
-			put_str(val, v[i] ? v[i] : "", v[i] ? strlen(v[i]) : 0);
+			mcpg_jsonw_str(val, v[i] ? v[i] : "", v[i] ? strlen(v[i]) : 0);
 		}
 		strbuf_addch(val, ']');
 		return 0;
