@@ -30,6 +30,7 @@
 
 #include "arena.h"
 #include "yaml_fast.h"
+#include "utf8.h"
 
 /*
  * Aliases are shallow copies, so an alias bomb costs no memory here, but
@@ -642,33 +643,15 @@ push_val(struct loader *L, struct mcc_node *n)
 static int
 utf8_valid(const unsigned char *s, size_t len)
 {
-	size_t i = 0;
+	size_t i = 0, n;
+	unsigned cp;
 
 	while (i < len) {
-		unsigned c = s[i], need, min, cp;
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf)
-			need = 1, min = 0x80, cp = c & 0x1f;
-		else if (c >= 0xe0 && c <= 0xef)
-			need = 2, min = 0x800, cp = c & 0x0f;
-		else if (c >= 0xf0 && c <= 0xf4)
-			need = 3, min = 0x10000, cp = c & 0x07;
-		else
+		if (s[i] < 0x80)
+			n = 1;
+		else if (!(n = mcc_utf8_seq(s, i, len, &cp)))
 			return 0;
-		if (len - i <= need)
-			return 0;
-		for (size_t k = 1; k <= need; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return 0;
-			cp = (cp << 6) | (s[i + k] & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return 0;
-		i += need + 1;
+		i += n;
 	}
 	return 1;
 }

@@ -39,6 +39,7 @@
 #endif
 
 #include "arena.h"
+#include "utf8.h"
 
 #define MAX_DEPTH 200    /* yaml.c stops at MCC_NODE_MAX_DEPTH */
 #define MAX_KEY 1000     /* bytes; YAML limits implicit keys to 1024 characters */
@@ -154,30 +155,15 @@ skip_ascii(const unsigned char *s, size_t i, size_t len)
 static int
 text_ok(const unsigned char *s, size_t len)
 {
-	size_t i = 0;
+	size_t i = 0, n;
+	unsigned cp;
 
 	while ((i = skip_ascii(s, i, len)) < len) {
-		unsigned c = s[i], need, min, cp;
-
-		if (c >= 0xc2 && c <= 0xdf)
-			need = 1, min = 0x80, cp = c & 0x1f;
-		else if (c >= 0xe0 && c <= 0xef)
-			need = 2, min = 0x800, cp = c & 0x0f;
-		else if (c >= 0xf0 && c <= 0xf4)
-			need = 3, min = 0x10000, cp = c & 0x07;
-		else
+		n = mcc_utf8_seq(s, i, len, &cp);
+		if (!n || cp <= 0x9f || cp == 0x2028 || cp == 0x2029 || cp == 0xfeff ||
+		    cp == 0xfffe || cp == 0xffff)
 			return 0;
-		if (len - i <= need)
-			return 0;
-		for (size_t k = 1; k <= need; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return 0;
-			cp = (cp << 6) | (s[i + k] & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) || cp <= 0x9f ||
-		    cp == 0x2028 || cp == 0x2029 || cp == 0xfeff || cp == 0xfffe || cp == 0xffff)
-			return 0;
-		i += need + 1;
+		i += n;
 	}
 	return 1;
 }
