@@ -681,6 +681,40 @@ store_segs(struct ctx *c, const struct mcc_segs *segs)
 	return first;
 }
 
+/*
+ * `mcpgc check --env`: the value with ${env.*} resolved, or NULL after
+ * reporting the first unset variable.
+ */
+static const char *
+resolve_env(struct ctx *c, const struct mcc_segs *segs, const char *path,
+	    const struct mcc_node *n)
+{
+	char *out;
+	const char *missing;
+
+	if (mcc_interp_resolve_env(segs, &out, &missing)) {
+		mcc_error(c->d, n->loc, "'%s': environment variable '%s' is not set", path,
+			  missing);
+		return NULL;
+	}
+	return out;
+}
+
+/*
+ * Store the segments of `s` and the IPOL or TMPL entry that names them
+ * (`add` is mcc_image_add_ipol or mcc_image_add_tmpl); returns its index.
+ */
+static uint32_t
+store_interp(struct ctx *c, const struct mcc_segs *segs, const char *s, size_t len,
+	     const char *path,
+	     uint32_t (*add)(struct mcc_image *, uint32_t, uint32_t, uint32_t, uint32_t))
+{
+	uint32_t first = store_segs(c, segs);
+
+	return add(c->img, mcc_image_str(c->img, s, len),
+		   mcc_image_str(c->img, path, strlen(path)), first, (uint32_t)segs->nr);
+}
+
 static void
 lower_string(struct ctx *c, const struct mcpg_field *f, uint16_t type,
 	     const struct mcc_node *n, const struct kpath *kp, uint32_t at)
@@ -719,20 +753,13 @@ lower_string(struct ctx *c, const struct mcpg_field *f, uint16_t type,
 	}
 	check_string(c, f, kp, s, len, n->loc, 0);
 	if (c->flags & MCC_V_ENV) {
-		char *out;
-		const char *missing;
+		const char *out = resolve_env(c, &segs, path, n);
 
-		if (mcc_interp_resolve_env(&segs, &out, &missing))
-			mcc_error(c->d, n->loc, "'%s': environment variable '%s' is not set",
-				  path, missing);
-		else
+		if (out)
 			check_string(c, f, kp, out, strlen(out), n->loc, 1);
 	}
-	uint32_t first = store_segs(c, &segs);
-	uint32_t idx = mcc_image_add_ipol(c->img, mcc_image_str(c->img, s, len),
-					  mcc_image_str(c->img, path, strlen(path)),
-					  first, (uint32_t)segs.nr);
-	put32(c, at, MCPG_STRREF_IPOL | idx);
+	put32(c, at, MCPG_STRREF_IPOL |
+			     store_interp(c, &segs, s, len, path, mcc_image_add_ipol));
 }
 
 static void
@@ -753,21 +780,11 @@ lower_template(struct ctx *c, const struct mcpg_field *f, uint16_t type,
 	if (mcc_interp_parse(s, len, f->roots ? f->roots : MCPG_ROOT_ENV, path, text_loc(n),
 			     c->d, &segs))
 		return;
-	if (c->flags & MCC_V_ENV) {
-		char *out;
-		const char *missing;
-
-		if (mcc_interp_resolve_env(&segs, &out, &missing))
-			mcc_error(c->d, n->loc, "'%s': environment variable '%s' is not set",
-				  path, missing);
-	}
+	if (c->flags & MCC_V_ENV)
+		resolve_env(c, &segs, path, n);
 	if (f->format && !mcc_interp_has_refs(&segs))
 		check_string(c, f, kp, s, len, n->loc, 1);
-	uint32_t first = store_segs(c, &segs);
-	uint32_t idx = mcc_image_add_tmpl(c->img, mcc_image_str(c->img, s, len),
-					  mcc_image_str(c->img, path, strlen(path)),
-					  first, (uint32_t)segs.nr);
-	put32(c, at, idx + 1);
+	put32(c, at, store_interp(c, &segs, s, len, path, mcc_image_add_tmpl) + 1);
 }
 
 static uint32_t
