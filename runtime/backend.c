@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "template.h"
+#include "jsonparse.h"
 #include "jsonw.h"
 
 int64_t
@@ -427,7 +428,7 @@ mcpg_json_text(const char *s, size_t len)
 json_t *
 mcpg_json_parse(const char *s, size_t len)
 {
-	return json_loadb(s, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+	return mcpg_json_load(s, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
 }
 
 /* ------------------------------------------------------------------------

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "jsonparse.h"
 #include "jsonw.h"
 #include "log.h"
 #include "metrics.h"
@@ -1002,7 +1003,7 @@ mcpg_mcp_post(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg_mcp
 
 	out->status = 200;
 	out->sse = in->sse;
-	req = json_loadb(in->body, in->body_len, 0, &jerr);
+	req = mcpg_json_load(in->body, in->body_len, 0, &jerr);
 	if (!req) {
 		char msg[300];
 

@@ -1,7 +1,7 @@
 /*
- * utf8.h - decode one UTF-8 sequence, for the two YAML loaders (yaml.c
- * checks that scalars are UTF-8; yaml_fast.c also refuses some code points
- * it leaves to libfyaml).
+ * utf8.h - decode one UTF-8 sequence: for the two YAML loaders of mcpgc
+ * (yaml.c checks that scalars are UTF-8; yaml_fast.c also refuses some code
+ * points it leaves to libfyaml) and the runtime's JSON parser (jsonparse.c).
  */
 #ifndef MCC_UTF8_H
 #define MCC_UTF8_H
