@@ -36,6 +36,7 @@
 #include <string.h>
 
 #include "arena.h"
+#include "utf8.h"
 
 struct writer {
 	struct strbuf *sb;
@@ -59,42 +60,6 @@ add(struct strbuf *sb, const char *s, size_t len)
 	memcpy(room(sb, len), s, len);
 	sb->len += len;
 	sb->buf[sb->len] = '\0';
-}
-
-/*
- * Length of the UTF-8 sequence at s[0..len) (s[0] >= 0x80), or 0 when it
- * is not valid UTF-8: a stray continuation byte, an overlong form, a
- * surrogate or a code point past U+10FFFF.
- */
-static size_t
-utf8_seq(const unsigned char *s, size_t len)
-{
-	unsigned c = s[0];
-	size_t n;
-	unsigned long v;
-
-	if (c < 0xC2)
-		return 0;
-	if (c < 0xE0)
-		n = 2, v = c & 0x1F;
-	else if (c < 0xF0)
-		n = 3, v = c & 0x0F;
-	else if (c < 0xF5)
-		n = 4, v = c & 0x07;
-	else
-		return 0;
-	if (n > len)
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-		v = v << 6 | (s[i] & 0x3F);
-	}
-	if (n == 3 && (v < 0x800 || (v >= 0xD800 && v <= 0xDFFF)))
-		return 0;
-	if (n == 4 && (v < 0x10000 || v > 0x10FFFF))
-		return 0;
-	return n;
 }
 
 /*
@@ -141,7 +106,8 @@ add_string(struct strbuf *sb, const char *str, size_t len)
 			continue;
 		}
 		if (c >= 0x80) {
-			size_t n = utf8_seq(s + i, len - i);
+			unsigned cp;
+			size_t n = mcc_utf8_seq(s, i, len, &cp);
 
 			if (!n)
 				return -1;
