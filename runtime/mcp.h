@@ -165,6 +165,16 @@ void mcpg_mcp_cancel_all(void);
  */
 void mcpg_mcp_reloaded(const struct mcpg_rt *old, const struct mcpg_rt *new);
 
+/*
+ * Queue notifications/{tools,resources,prompts}/list_changed (those asked
+ * for) to every session with a GET stream (fed.c, when an upstream's items
+ * change).
+ */
+void mcpg_mcp_list_changed(int tools, int resources, int prompts);
+
+/* Queue one server-to-client message (compact JSON) on session s's GET stream. */
+void mcpg_mcp_session_event(struct mcpg_session *s, const char *json, size_t len);
+
 /* Monotonic milliseconds. */
 int64_t mcpg_mono_ms(void);
 
