@@ -605,7 +605,7 @@ static void *
 supervise(void *arg)
 {
 	struct up *u = arg;
-	int64_t backoff = 100;
+	int64_t backoff = 100, up_at = 0;
 	int connected = 0;
 	json_t *caps = NULL;
 
@@ -623,6 +623,12 @@ supervise(void *arg)
 		pthread_mutex_unlock(&u->u.lock);
 		if (stop)
 			break;
+		/* A server that dies right after starting is not restarted in a tight loop. */
+		if (!connected && up_at && now_ms() - up_at < 1000) {
+			if (pause_ms(u, backoff))
+				break;
+			backoff = backoff * 2 > 2000 ? 2000 : backoff * 2;
+		}
 		if (!connected) {
 			json_t *init = NULL;
 
@@ -645,7 +651,9 @@ supervise(void *arg)
 		set_state(u, ST_UP, NULL);
 		publish_locked_by_caller();
 		first_done(u);
-		backoff = 100;
+		if (!up_at || now_ms() - up_at >= 1000)
+			backoff = 100;
+		up_at = now_ms();
 		/* Returns on stop, on refresh (list_changed) and when the connection is lost. */
 		if (u->u.ops->watch(&u->u) < 0) {
 			pthread_mutex_lock(&u->u.lock);
@@ -1363,18 +1371,73 @@ mcpg_fed_client_answer(struct mcpg_session *s, json_t *msg)
 	json_decref(v);
 }
 
+/* resources/unsubscribe to an upstream whose last subscriber of a URI left. */
+struct unsub_job {
+	struct mcpg_pool_item item;
+	char *key; /* "sub\x1fUPSTREAM\x1fURI\x1fSESSION" */
+};
+
+static void
+unsub_run(struct mcpg_pool_item *it)
+{
+	struct unsub_job *j = (struct unsub_job *)it;
+	char *up = j->key + 4, *uri = strchr(up, '\x1f'), *sid = strrchr(j->key, '\x1f');
+	struct up *u;
+
+	if (uri && sid > uri) {
+		/* key up to and with the last separator: the URI's subscribers. */
+		char *prefix = strndup(j->key, (size_t)(sid - j->key) + 1);
+		size_t left = prefix ? mcpg_fedmap_scan(prefix, NULL, 0, NULL, NULL) : 1;
+
+		free(prefix);
+		*uri++ = '\0';
+		*sid = '\0';
+		if (!left && (u = up_get(up))) {
+			struct fed_rq rq;
+			json_t *params = json_pack("{s:s}", "uri", uri);
+
+			memset(&rq, 0, sizeof(rq));
+			rq.id = fed_next_id();
+			rq.method = "resources/unsubscribe";
+			rq.params = params;
+			rq.deadline_ms = now_ms() + 5000;
+			u->u.ops->request(&u->u, &rq);
+			json_decref(rq.result);
+			json_decref(params);
+			up_put(u);
+		}
+	}
+	free(j->key);
+	free(j);
+}
+
+static void
+unsub_queue(const char *key, const char *val, void *arg)
+{
+	struct unsub_job *j = calloc(1, sizeof(*j));
+
+	(void)val;
+	(void)arg;
+	if (!j || !(j->key = strdup(key))) {
+		free(j);
+		return;
+	}
+	j->item.fn = unsub_run;
+	mcpg_pool_submit(&j->item);
+}
+
 void
 mcpg_fed_session_ended(struct mcpg_session *s)
 {
 	struct strbuf pre = STRBUF_INIT, suf = STRBUF_INIT;
 
-	if (!mgr_rt)
+	if (!nups)
 		return;
 	strbuf_addf(&pre, "sreq\x1f%s\x1f", s->id);
 	mcpg_fedmap_scan(pre.buf, NULL, 1, NULL, NULL);
 	strbuf_addf(&suf, "\x1f%s", s->id);
-	/* The upstream subscription stays until restart; updates for nobody are dropped. */
-	mcpg_fedmap_scan("sub\x1f", suf.buf, 1, NULL, NULL);
+	/* Each of its subscriptions goes; the upstream's too when it was the last. */
+	mcpg_fedmap_scan("sub\x1f", suf.buf, 1, unsub_queue, NULL);
 	strbuf_release(&pre);
 	strbuf_release(&suf);
 }

@@ -66,8 +66,8 @@ def wait(pred, timeout, step=0.05):
     return None
 
 
-def start_fixture(port, log):
-    p = subprocess.Popen([N22, FX, "--port", str(port)], stdout=open(log, "a"),
+def start_fixture(port, log, *extra):
+    p = subprocess.Popen([N22, FX, "--port", str(port), *extra], stdout=open(log, "a"),
                          stderr=subprocess.STDOUT)
     procs.append(p)
     up = wait(lambda: socket.create_connection(("127.0.0.1", port), 0.5).close() or True, 10)
@@ -101,6 +101,8 @@ def text_of(r):
 
 
 pa, pb, gw = free_port(), free_port(), free_port()
+# beta wants a bearer token: mcpg sends it from ${env.T5500_BETA_TOKEN}.
+TOKEN = "t5500-" + os.urandom(8).hex()
 CONFIG = """
 gateway:
   server:
@@ -141,7 +143,10 @@ mcp:
       governance: {{minimum_trust: unauthenticated}}
     - name: beta
       prefix: "b."
-      transport: {{kind: http, url: "http://127.0.0.1:{pb}/mcp"}}
+      transport:
+        kind: http
+        url: "http://127.0.0.1:{pb}/mcp"
+        headers: {{Authorization: "Bearer ${{env.T5500_BETA_TOKEN}}"}}
       exclude: ["test_sampling", "test_elicitation*"]
       governance:
         minimum_trust: header_asserted
@@ -176,17 +181,20 @@ def main():
                  r.returncode == 0, r.stdout, r.stderr):
         return
     fa = start_fixture(pa, os.path.join(W, "alpha.log"))
-    fb = start_fixture(pb, os.path.join(W, "beta.log"))
+    fb = start_fixture(pb, os.path.join(W, "beta.log"), "--bearer", TOKEN)
     if not check("the two fixture servers listen", fa and fb):
         return
     g = subprocess.Popen([MCPG, "--image", os.path.join(W, "fed.img")],
-                         stdout=open(os.path.join(W, "mcpg.log"), "a"), stderr=subprocess.STDOUT)
+                         stdout=open(os.path.join(W, "mcpg.log"), "a"), stderr=subprocess.STDOUT,
+                         env=dict(os.environ, T5500_BETA_TOKEN=TOKEN))
     procs.append(g)
     st = wait(lambda: all(upstream_state(n).get("state") == "up"
                           for n in ("alpha", "beta", "gamma")) and ready(), 15)
     if not check("/ready shows alpha, beta and gamma up", st,
                  json.dumps(wait(ready, 1)), open(os.path.join(W, "mcpg.log")).read()[-2000:]):
         return
+    check("beta is reached with its Authorization header from ${env.*}",
+          st["upstreams"]["beta"]["state"] == "up", json.dumps(st))
     check("/ready says how each upstream is reached",
           st["upstreams"]["alpha"]["transport"] == "http" and
           st["upstreams"]["gamma"]["transport"] == "stdio", json.dumps(st))
@@ -320,7 +328,7 @@ def main():
     r = anon.call("tools/call", {"name": "a.test_simple_text", "arguments": {}})
     check("alpha keeps serving while beta is down",
           text_of(r) == "This is a simple text response for testing.", r)
-    fb = start_fixture(pb, os.path.join(W, "beta.log"))
+    fb = start_fixture(pb, os.path.join(W, "beta.log"), "--bearer", TOKEN)
     st = wait(lambda: upstream_state("beta").get("state") == "up" and ready(), 15)
     check("beta comes back up in /ready after a restart", st, json.dumps(wait(ready, 1)))
     check("beta's tools are listed again",
