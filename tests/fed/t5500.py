@@ -261,6 +261,10 @@ def main():
     check("an upstream's invalid-params error stays -32602",
           r.get("error", {}).get("code") == -32602, r)
 
+    st = ready()["upstreams"]
+    check("calls share one upstream session: alpha and beta initialized once each",
+          st["alpha"]["connects"] == 1 and st["beta"]["connects"] == 1, json.dumps(st))
+
     # Server-initiated request and progress, through the POST's SSE stream.
     anon.answer = lambda req: {"role": "assistant", "model": "t",
                                "content": {"type": "text", "text": "hi from client"}}
