@@ -29,6 +29,7 @@
 #include "strbuf.h"
 
 struct fed_http {
+	pthread_mutex_t connect_lock; /* one initialize at a time */
 	pthread_mutex_t lock;
 	char sid[160];      /* lock: "" when not connected */
 	char pv[16];        /* lock: negotiated protocol version */
@@ -76,6 +77,7 @@ st(struct fed_up *u)
 
 		pthread_mutex_lock(&u->lock);
 		if (!u->tp && s) {
+			pthread_mutex_init(&s->connect_lock, NULL);
 			pthread_mutex_init(&s->lock, NULL);
 			u->tp = s;
 			s = NULL;
@@ -361,7 +363,7 @@ session_of(struct fed_up *u, char *sid, size_t sl, char *pv, size_t pl, uint64_t
 }
 
 static int
-http_connect(struct fed_up *u, json_t **init, char *err, size_t errlen)
+do_connect(struct fed_up *u, json_t **init, char *err, size_t errlen)
 {
 	struct fed_http *s = st(u);
 	struct fed_rq rq;
@@ -427,22 +429,42 @@ http_connect(struct fed_up *u, json_t **init, char *err, size_t errlen)
 	return 0;
 }
 
+static int
+http_connect(struct fed_up *u, json_t **init, char *err, size_t errlen)
+{
+	struct fed_http *s = st(u);
+	int rc;
+
+	if (!s) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	pthread_mutex_lock(&s->connect_lock);
+	rc = do_connect(u, init, err, errlen);
+	pthread_mutex_unlock(&s->connect_lock);
+	return rc;
+}
+
 /* The session went stale (404): start another unless someone already did. */
 static int
 reconnect(struct fed_up *u, uint64_t epoch, char *err, size_t errlen)
 {
 	struct fed_http *s = st(u);
 	json_t *init = NULL;
-	int rc;
+	int rc = 0;
 
+	/* Calls that all met the 404 make one new session between them. */
+	pthread_mutex_lock(&s->connect_lock);
 	pthread_mutex_lock(&s->lock);
 	if (s->epoch != epoch) {
 		pthread_mutex_unlock(&s->lock);
+		pthread_mutex_unlock(&s->connect_lock);
 		return 0;
 	}
 	s->sid[0] = '\0';
 	pthread_mutex_unlock(&s->lock);
-	rc = http_connect(u, &init, err, errlen);
+	rc = do_connect(u, &init, err, errlen);
+	pthread_mutex_unlock(&s->connect_lock);
 	json_decref(init);
 	return rc;
 }
@@ -552,8 +574,15 @@ http_watch(struct fed_up *u)
 			/* Aborted by on_progress counts as a wake; anything else is a lost link. */
 			return -1;
 		}
-		if (status == 404)
+		if (status == 404) {
+			char now[160], v[16];
+
+			/* A call already made a new session: watch that one. */
+			session_of(u, now, sizeof(now), v, sizeof(v), NULL);
+			if (now[0] && strcmp(now, sid))
+				continue;
 			return -1;
+		}
 		if (status != 200) {
 			/* No GET stream (405): poll with ping for liveness. */
 			struct fed_rq rq;
@@ -623,6 +652,7 @@ http_free(struct fed_up *u)
 
 	if (!s)
 		return;
+	pthread_mutex_destroy(&s->connect_lock);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 	u->tp = NULL;
