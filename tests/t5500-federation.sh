@@ -1,6 +1,7 @@
 # t5500 - federation with several upstreams at once: two conformance fixture
-# servers over Streamable HTTP and a small stdio server (tests/fed/
-# upstream.py) behind one mcpg, next to a local tool.  Prefixes, include and
+# servers over Streamable HTTP, and tests/fed/upstream.py once on stdio and
+# once over HTTP with plain JSON answers, behind one mcpg, next to a local
+# tool.  Prefixes, include and
 # exclude filters, per-upstream governance, calls, error codes, sampling,
 # progress, cancellation, the upstream's list_changed, subscriptions, an
 # upstream killed and restarted (withheld, reported in /ready and metrics,

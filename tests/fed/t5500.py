@@ -3,9 +3,10 @@ tests/t5500-federation.sh (which sets up Node and calls this).
 
     t5500.py MCPGC MCPG N22 FIXTURE_MJS WORKDIR
 
-Starts two conformance fixture servers over HTTP (alpha, beta) and the
-stdio server tests/fed/upstream.py (gamma), and mcpg in front of them with a
-local mock tool; prints one "ok - ..." / "not ok - ..." line per case.
+Starts two conformance fixture servers over HTTP (alpha, beta; beta wants
+a bearer token), tests/fed/upstream.py on stdio (gamma) and over HTTP with
+JSON answers (delta), and mcpg in front of them with a local mock tool;
+prints one "ok - ..." / "not ok - ..." line per case.
 """
 import json
 import os
@@ -100,7 +101,7 @@ def text_of(r):
         return None
 
 
-pa, pb, gw = free_port(), free_port(), free_port()
+pa, pb, pd, gw = free_port(), free_port(), free_port(), free_port()
 # beta wants a bearer token: mcpg sends it from ${env.T5500_BETA_TOKEN}.
 TOKEN = "t5500-" + os.urandom(8).hex()
 CONFIG = """
@@ -159,6 +160,10 @@ mcp:
         args: ["{upstream}"]
       timeout_ms: 20000
       governance: {{minimum_trust: unauthenticated}}
+    - name: delta
+      prefix: "d."
+      transport: {{kind: http, url: "http://127.0.0.1:{pd}/mcp"}}
+      governance: {{minimum_trust: unauthenticated}}
 """
 INCLUDE = ('"test_simple_text", "test_sampling", "test_tool_with_progress", '
            '"static-*", "watched-resource", "test_simple_prompt"')
@@ -166,7 +171,7 @@ INCLUDE = ('"test_simple_text", "test_sampling", "test_tool_with_progress", '
 
 def build(include):
     with open(os.path.join(W, "fed.yaml"), "w") as f:
-        f.write(CONFIG.format(gw=gw, pa=pa, pb=pb, include=include,
+        f.write(CONFIG.format(gw=gw, pa=pa, pb=pb, pd=pd, include=include,
                               upstream=os.path.join(HERE, "upstream.py")))
     r = subprocess.run([MCPGC, "build", os.path.join(W, "fed.yaml"), "-o",
                         os.path.join(W, "fed.img.new")], capture_output=True, text=True)
@@ -182,15 +187,20 @@ def main():
         return
     fa = start_fixture(pa, os.path.join(W, "alpha.log"))
     fb = start_fixture(pb, os.path.join(W, "beta.log"), "--bearer", TOKEN)
-    if not check("the two fixture servers listen", fa and fb):
+    fd = subprocess.Popen([sys.executable, os.path.join(HERE, "upstream.py"), "--http", str(pd)],
+                          stdout=open(os.path.join(W, "delta.log"), "a"), stderr=subprocess.STDOUT)
+    procs.append(fd)
+    if not check("the two fixture servers and the small HTTP upstream listen",
+                 fa and fb and wait(lambda: socket.create_connection(
+                     ("127.0.0.1", pd), 0.5).close() or True, 10)):
         return
     g = subprocess.Popen([MCPG, "--image", os.path.join(W, "fed.img")],
                          stdout=open(os.path.join(W, "mcpg.log"), "a"), stderr=subprocess.STDOUT,
                          env=dict(os.environ, T5500_BETA_TOKEN=TOKEN))
     procs.append(g)
     st = wait(lambda: all(upstream_state(n).get("state") == "up"
-                          for n in ("alpha", "beta", "gamma")) and ready(), 15)
-    if not check("/ready shows alpha, beta and gamma up", st,
+                          for n in ("alpha", "beta", "gamma", "delta")) and ready(), 15)
+    if not check("/ready shows alpha, beta, gamma and delta up", st,
                  json.dumps(wait(ready, 1)), open(os.path.join(W, "mcpg.log")).read()[-2000:]):
         return
     check("beta is reached with its Authorization header from ${env.*}",
@@ -301,6 +311,19 @@ def main():
     check("gamma's list_changed makes the gateway send tools/list_changed", ev, anon.events)
     check("the new upstream tool is listed (c.extra)",
           wait(lambda: "c.extra" in names(anon), 5), sorted(names(anon)))
+
+    # delta answers POSTs with plain JSON and sends list_changed on its GET stream.
+    r = anon.call("tools/call", {"name": "d.whoami", "arguments": {}})
+    check("a JSON (not SSE) answer of an HTTP upstream is relayed",
+          (text_of(r) or "").startswith("pid "), r)
+    r = anon.call("tools/call", {"name": "d.fail", "arguments": {}})
+    check("a JSON-RPC error in a JSON answer keeps its code (-32050)",
+          r.get("error", {}).get("code") == -32050, r)
+    r = anon.call("tools/call", {"name": "d.add_tool", "arguments": {"name": "more"}})
+    ev = anon.wait_event(lambda m: m.get("method") == "notifications/tools/list_changed", 8)
+    check("list_changed on an HTTP upstream's GET stream reaches the clients", ev, anon.events)
+    check("the HTTP upstream's new tool is listed (d.more)",
+          wait(lambda: "d.more" in names(anon), 5), sorted(names(anon)))
 
     # Subscriptions are forwarded; updates come on the session's GET stream.
     r = anon.call("resources/subscribe", {"uri": "test://watched-resource"})
