@@ -127,6 +127,31 @@ now_ms(void)
 	return mcpg_mono_ms();
 }
 
+void
+fed_initialize_rq(struct fed_up *u, struct fed_rq *rq)
+{
+	memset(rq, 0, sizeof(*rq));
+	rq->id = fed_next_id();
+	rq->method = "initialize";
+	rq->params = json_pack("{s:s,s:{s:{},s:{},s:{s:b}},s:{s:s,s:s}}", "protocolVersion",
+			       MCPG_PV_LATEST, "capabilities", "sampling", "elicitation", "roots",
+			       "listChanged", 1, "clientInfo", "name", "mcpg", "version",
+			       MCPG_VERSION);
+	rq->deadline_ms = mcpg_mono_ms() + (u->cfg.timeout_ms > 0 ? u->cfg.timeout_ms : 30000);
+}
+
+void
+fed_cond_wait_ms(pthread_cond_t *c, pthread_mutex_t *m, int64_t ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_nsec += ms * 1000000;
+	ts.tv_sec += ts.tv_nsec / 1000000000;
+	ts.tv_nsec %= 1000000000;
+	pthread_cond_timedwait(c, m, &ts);
+}
+
 int
 fed_should_wake(struct fed_up *fu)
 {
@@ -411,39 +436,13 @@ cat_build(void)
 	return cat;
 }
 
-static int
-cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 /* Whether the names of `kmask` kinds differ between two catalogues (either may be NULL). */
 static int
 cat_differ(const struct mcpg_fed_cat *a, const struct mcpg_fed_cat *b, unsigned kmask)
 {
-	size_t na = a ? a->n : 0, nb = b ? b->n : 0, ca = 0, cb = 0;
-	const char **va = calloc(na + 1, sizeof(*va)), **vb = calloc(nb + 1, sizeof(*vb));
-	int differ = 1;
-
-	if (!va || !vb)
-		goto out;
-	for (size_t i = 0; i < na; i++)
-		if (kmask & (1u << a->items[i].b.kind))
-			va[ca++] = a->items[i].b.name;
-	for (size_t i = 0; i < nb; i++)
-		if (kmask & (1u << b->items[i].b.kind))
-			vb[cb++] = b->items[i].b.name;
-	if (ca != cb)
-		goto out;
-	qsort(va, ca, sizeof(*va), cmp_str);
-	qsort(vb, cb, sizeof(*vb), cmp_str);
-	differ = 0;
-	for (size_t i = 0; i < ca && !differ; i++)
-		differ = strcmp(va[i], vb[i]) != 0;
-out:
-	free(va);
-	free(vb);
-	return differ;
+	return mcpg_mcp_names_differ(a && a->n ? &a->items[0].b : NULL, a ? a->n : 0,
+				     sizeof(struct mcpg_fed_item), b && b->n ? &b->items[0].b : NULL,
+				     b ? b->n : 0, sizeof(struct mcpg_fed_item), kmask);
 }
 
 /* Rebuild and swap the catalogue; tell clients what changed (mgr_lock held). */
@@ -585,16 +584,9 @@ pause_ms(struct up *u, int64_t ms)
 
 	pthread_mutex_lock(&u->u.lock);
 	while (!u->u.stop && !u->u.refresh && now_ms() < until) {
-		struct timespec ts;
 		int64_t left = until - now_ms();
 
-		clock_gettime(CLOCK_REALTIME, &ts);
-		if (left > 100)
-			left = 100;
-		ts.tv_nsec += left * 1000000;
-		ts.tv_sec += ts.tv_nsec / 1000000000;
-		ts.tv_nsec %= 1000000000;
-		pthread_cond_timedwait(&u->u.cond, &u->u.lock, &ts);
+		fed_cond_wait_ms(&u->u.cond, &u->u.lock, left > 100 ? 100 : left);
 	}
 	stop = u->u.stop;
 	pthread_mutex_unlock(&u->u.lock);
@@ -880,17 +872,12 @@ mcpg_fed_start(void)
 	pthread_mutex_lock(&mgr_lock);
 	for (;;) {
 		size_t i;
-		struct timespec ts;
 
 		for (i = 0; i < nups && ups[i]->first_done; i++)
 			;
 		if (i == nups || now_ms() >= until)
 			break;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 20 * 1000000;
-		ts.tv_sec += ts.tv_nsec / 1000000000;
-		ts.tv_nsec %= 1000000000;
-		pthread_cond_timedwait(&mgr_cond, &mgr_lock, &ts);
+		fed_cond_wait_ms(&mgr_cond, &mgr_lock, 20);
 	}
 	pthread_mutex_unlock(&mgr_lock);
 }

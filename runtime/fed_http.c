@@ -377,14 +377,8 @@ do_connect(struct fed_up *u, json_t **init, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	memset(&rq, 0, sizeof(rq));
-	rq.id = fed_next_id();
-	rq.method = "initialize";
-	params = json_pack("{s:s,s:{s:{},s:{},s:{s:b}},s:{s:s,s:s}}", "protocolVersion",
-			   MCPG_PV_LATEST, "capabilities", "sampling", "elicitation", "roots",
-			   "listChanged", 1, "clientInfo", "name", "mcpg", "version", MCPG_VERSION);
-	rq.params = params;
-	rq.deadline_ms = mcpg_mono_ms() + (u->cfg.timeout_ms > 0 ? u->cfg.timeout_ms : 30000);
+	fed_initialize_rq(u, &rq);
+	params = rq.params;
 	body = fed_request_json(&rq);
 	xfer_init(&x, u, &rq, "");
 	status = exchange(u, &x, body, NULL, NULL, err, errlen);

@@ -87,6 +87,16 @@ void fed_unrelated(struct fed_up *u, const char *usid, json_t *msg);
 /* The connection broke: wake the supervisor. */
 void fed_lost(struct fed_up *u);
 
+/* pthread_cond_timedwait on `c` for at most `ms` milliseconds (m held). */
+void fed_cond_wait_ms(pthread_cond_t *c, pthread_mutex_t *m, int64_t ms);
+
+/*
+ * An initialize request: the capabilities the gateway offers upstreams on
+ * its clients' behalf (sampling, elicitation, roots).  The caller owns
+ * rq->params.
+ */
+void fed_initialize_rq(struct fed_up *u, struct fed_rq *rq);
+
 /* The id for the next upstream request. */
 int64_t fed_next_id(void);
 

@@ -343,14 +343,8 @@ out:
 	if (rc < 0)
 		return -1;
 
-	memset(&rq, 0, sizeof(rq));
-	rq.id = fed_next_id();
-	rq.method = "initialize";
-	params = json_pack("{s:s,s:{s:{},s:{},s:{s:b}},s:{s:s,s:s}}", "protocolVersion",
-			   MCPG_PV_LATEST, "capabilities", "sampling", "elicitation", "roots",
-			   "listChanged", 1, "clientInfo", "name", "mcpg", "version", MCPG_VERSION);
-	rq.params = params;
-	rq.deadline_ms = mcpg_mono_ms() + (u->cfg.timeout_ms > 0 ? u->cfg.timeout_ms : 30000);
+	fed_initialize_rq(u, &rq);
+	params = rq.params;
 	rc = stdio_request(u, &rq);
 	json_decref(params);
 	if (rc < 0) {
@@ -398,8 +392,6 @@ stdio_request(struct fed_up *u, struct fed_rq *rq)
 		rq->done = 1;
 	}
 	while (!rq->done) {
-		struct timespec ts;
-
 		if (rq->cancelled && atomic_load(rq->cancelled)) {
 			rq->stopped = 1;
 			break;
@@ -408,11 +400,7 @@ stdio_request(struct fed_up *u, struct fed_rq *rq)
 			rq->stopped = 2;
 			break;
 		}
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 10 * 1000000;
-		ts.tv_sec += ts.tv_nsec / 1000000000;
-		ts.tv_nsec %= 1000000000;
-		pthread_cond_timedwait(&s->cond, &s->lock, &ts);
+		fed_cond_wait_ms(&s->cond, &s->lock, 10);
 	}
 	for (struct fed_rq **pp = &s->waiting; *pp; pp = &(*pp)->next)
 		if (*pp == rq) {
@@ -459,15 +447,8 @@ stdio_watch(struct fed_up *u)
 		if (dead)
 			return -1;
 		pthread_mutex_lock(&u->lock);
-		if (!u->stop && !u->refresh) {
-			struct timespec ts;
-
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_nsec += 100 * 1000000;
-			ts.tv_sec += ts.tv_nsec / 1000000000;
-			ts.tv_nsec %= 1000000000;
-			pthread_cond_timedwait(&u->cond, &u->lock, &ts);
-		}
+		if (!u->stop && !u->refresh)
+			fed_cond_wait_ms(&u->cond, &u->lock, 100);
 		pthread_mutex_unlock(&u->lock);
 	}
 }

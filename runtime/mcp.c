@@ -1336,34 +1336,48 @@ cmp_names(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+int
+mcpg_mcp_names_differ(const struct mcpg_binding *a, size_t na, size_t stride_a,
+		      const struct mcpg_binding *b, size_t nb, size_t stride_b, unsigned kinds)
+{
+	const char **va = calloc(na + 1, sizeof(*va));
+	const char **vb = calloc(nb + 1, sizeof(*vb));
+	size_t ca = 0, cb = 0;
+	int differ = 1;
+
+	if (!va || !vb)
+		goto out;
+	for (size_t i = 0; i < na; i++) {
+		const struct mcpg_binding *x = (const void *)((const char *)a + i * stride_a);
+
+		if (kinds & (1u << x->kind))
+			va[ca++] = x->name;
+	}
+	for (size_t i = 0; i < nb; i++) {
+		const struct mcpg_binding *x = (const void *)((const char *)b + i * stride_b);
+
+		if (kinds & (1u << x->kind))
+			vb[cb++] = x->name;
+	}
+	if (ca != cb)
+		goto out;
+	qsort(va, ca, sizeof(*va), cmp_names);
+	qsort(vb, cb, sizeof(*vb), cmp_names);
+	differ = 0;
+	for (size_t i = 0; i < ca && !differ; i++)
+		differ = strcmp(va[i], vb[i]) != 0;
+out:
+	free(va);
+	free(vb);
+	return differ;
+}
+
 /* Whether the sorted names of bindings of `kinds` (a bit set) differ. */
 static int
 names_differ(const struct mcpg_rt *a, const struct mcpg_rt *b, unsigned kinds)
 {
-	const char **na = calloc(a->nbindings + 1, sizeof(*na));
-	const char **nb = calloc(b->nbindings + 1, sizeof(*nb));
-	size_t ca = 0, cb = 0;
-	int differ = 1;
-
-	if (!na || !nb)
-		goto out;
-	for (size_t i = 0; i < a->nbindings; i++)
-		if (kinds & (1u << a->bindings[i].kind))
-			na[ca++] = a->bindings[i].name;
-	for (size_t i = 0; i < b->nbindings; i++)
-		if (kinds & (1u << b->bindings[i].kind))
-			nb[cb++] = b->bindings[i].name;
-	if (ca != cb)
-		goto out;
-	qsort(na, ca, sizeof(*na), cmp_names);
-	qsort(nb, cb, sizeof(*nb), cmp_names);
-	differ = 0;
-	for (size_t i = 0; i < ca && !differ; i++)
-		differ = strcmp(na[i], nb[i]) != 0;
-out:
-	free(na);
-	free(nb);
-	return differ;
+	return mcpg_mcp_names_differ(a->bindings, a->nbindings, sizeof(*a->bindings), b->bindings,
+				     b->nbindings, sizeof(*b->bindings), kinds);
 }
 
 struct broadcast {

@@ -172,6 +172,14 @@ void mcpg_mcp_reloaded(const struct mcpg_rt *old, const struct mcpg_rt *new);
  */
 void mcpg_mcp_list_changed(int tools, int resources, int prompts);
 
+/*
+ * Whether the sorted names of the bindings of `kinds` (a bit set of
+ * enum mcpg_binding_kind) differ between two arrays; each array's elements
+ * are `stride` bytes apart and start with a struct mcpg_binding.
+ */
+int mcpg_mcp_names_differ(const struct mcpg_binding *a, size_t na, size_t stride_a,
+			  const struct mcpg_binding *b, size_t nb, size_t stride_b, unsigned kinds);
+
 /* Queue one server-to-client message (compact JSON) on session s's GET stream. */
 void mcpg_mcp_session_event(struct mcpg_session *s, const char *json, size_t len);
 
