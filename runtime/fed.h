@@ -21,9 +21,14 @@
  * completion/complete, resources/subscribe and unsubscribe) runs as a job
  * on the worker pool like a local call; mcpg_backend_run() hands it to
  * mcpg_fed_run().  Progress and log notifications the upstream sends during
- * the call go to the client through call->notify; server-initiated requests
- * (sampling, elicitation, roots) too, under a gateway request id, and the
- * client's answer comes back through mcpg_fed_client_answer().
+ * the call go to the client through call->notify (on the POST's SSE
+ * stream, or on the session's GET stream when the client takes plain JSON);
+ * server-initiated requests (sampling, elicitation, roots) too, under a
+ * gateway request id ("mcpg-N", remembered in fedmap.h with the upstream,
+ * its session and its own id), and the client's answer comes back through
+ * mcpg_fed_client_answer().  Log messages are filtered by the client
+ * session's logging/setLevel in the gateway; the upstream session, shared
+ * by all clients, is never given a level.
  */
 #ifndef MCPG_FED_H
 #define MCPG_FED_H

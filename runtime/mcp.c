@@ -366,12 +366,14 @@ level_index(const char *lv)
 	return NLEVELS;
 }
 
-/* Backends send notifications through this (any thread). */
-static void
-job_notify(struct mcpg_call *call, json_t *note)
+/*
+ * A backend's message for the client as compact JSON into `sb`; -1 when it
+ * is not to be sent (a log message below the session's level).  `note` is
+ * stolen.
+ */
+static int
+note_json(struct mcpg_job *job, json_t *note, struct strbuf *sb)
 {
-	struct mcpg_job *job = call->notify_ctx;
-	struct strbuf sb = STRBUF_INIT;
 	const char *m = json_string_value(json_object_get(note, "method"));
 
 	if (m && !strcmp(m, "notifications/message")) {
@@ -381,13 +383,41 @@ job_notify(struct mcpg_call *call, json_t *note)
 
 		if (lv < NLEVELS && lv < __atomic_load_n(&job->sess->log_level, __ATOMIC_RELAXED)) {
 			json_decref(note);
-			return;
+			return -1;
 		}
 	}
 	if (!json_object_get(note, "jsonrpc"))
 		json_object_set_new(note, "jsonrpc", json_string("2.0"));
-	mcpg_jsonw_value(&sb, note);
+	mcpg_jsonw_value(sb, note);
 	json_decref(note);
+	return 0;
+}
+
+/*
+ * A call answered as plain JSON cannot carry messages before its result:
+ * an upstream's notifications and requests for it go to the session's GET
+ * stream instead.
+ */
+static void
+job_notify_session(struct mcpg_call *call, json_t *note)
+{
+	struct mcpg_job *job = call->notify_ctx;
+	struct strbuf sb = STRBUF_INIT;
+
+	if (note_json(job, note, &sb) == 0)
+		mcpg_mcp_session_event(job->sess, sb.buf, sb.len);
+	strbuf_release(&sb);
+}
+
+/* Backends send notifications through this (any thread). */
+static void
+job_notify(struct mcpg_call *call, json_t *note)
+{
+	struct mcpg_job *job = call->notify_ctx;
+	struct strbuf sb = STRBUF_INIT;
+
+	if (note_json(job, note, &sb) < 0)
+		return;
 	pthread_mutex_lock(&job->lock);
 	if (job->state == MCPG_JOB_RUNNING) {
 		job_append(job, sb.buf, sb.len);
@@ -666,7 +696,7 @@ start_call_fwd(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg_mc
 	job->call.deadline_ms = job->deadline_ms;
 	job->call.progress_token = ptok;
 	job->call.raw_ok = 1;
-	job->call.notify = out->sse ? job_notify : NULL;
+	job->call.notify = out->sse ? job_notify : fwd ? job_notify_session : NULL;
 	job->call.notify_ctx = job;
 	job->call.fed = fwd;
 	job->item.fn = job_run;

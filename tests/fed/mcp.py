@@ -6,7 +6,9 @@ federation suites (standard library only).
     msgs = c.last_messages              # every message of that answer (SSE)
     c.open_stream()                     # GET stream, read by a thread into c.events
     c.wait_event(lambda m: ..., 5)      # the first event matching, or None
-    c.answer = lambda req: {...}        # answers server-initiated requests (sampling...)
+    c.answer = lambda req: {...}        # answers server-initiated requests (sampling...),
+                                        # on a POST's stream or the GET stream
+    Client(url, json_only=True)         # POSTs accept application/json only
 
 Used as a command too:  python3 mcp.py URL METHOD [PARAMS_JSON] [--subject S]
 prints the answer as JSON.
@@ -20,8 +22,9 @@ import urllib.request
 
 
 class Client:
-    def __init__(self, url, subject=None, init=True):
+    def __init__(self, url, subject=None, init=True, json_only=False):
         self.url = url
+        self.json_only = json_only  # POSTs accept application/json only
         self.subject = subject
         self.sid = None
         self.next_id = 1
@@ -40,7 +43,8 @@ class Client:
 
     def _headers(self):
         h = {"Content-Type": "application/json",
-             "Accept": "application/json, text/event-stream"}
+             "Accept": "application/json" if self.json_only else
+                       "application/json, text/event-stream"}
         if self.sid:
             h["Mcp-Session-Id"] = self.sid
             h["MCP-Protocol-Version"] = "2025-11-25"
@@ -112,10 +116,16 @@ class Client:
                     if line.startswith("data:"):
                         data.append(line[5:].lstrip(" "))
                     elif not line and data:
+                        m = json.loads("\n".join(data))
                         with self.cond:
-                            self.events.append(json.loads("\n".join(data)))
+                            self.events.append(m)
                             self.cond.notify_all()
                         data = []
+                        if "method" in m and "id" in m and self.answer:
+                            res = self.answer(m)
+                            threading.Thread(target=self.post, args=(
+                                {"jsonrpc": "2.0", "id": m["id"], "result": res},),
+                                daemon=True).start()
             except Exception:
                 pass
         threading.Thread(target=reader, daemon=True).start()

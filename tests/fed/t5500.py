@@ -291,6 +291,26 @@ def main():
           len(prog) == 3 and all(p["params"]["progressToken"] == "tok-1" for p in prog),
           anon.last_messages)
 
+    # A client whose POSTs take JSON only: the call's messages use its GET stream.
+    jc = Client(f"http://127.0.0.1:{gw}/mcp", json_only=True)
+    jc.answer = lambda req: {"role": "assistant", "model": "t",
+                             "content": {"type": "text", "text": "via the GET stream"}}
+    jc.open_stream()
+    time.sleep(0.3)
+    r = jc.call("tools/call", {"name": "a.test_sampling", "arguments": {"prompt": "p"}})
+    check("JSON mode: sampling/createMessage comes on the GET stream and its answer returns",
+          text_of(r) == "LLM response: via the GET stream", r, jc.events)
+    r = jc.call("tools/call", {"name": "a.test_tool_with_progress", "arguments": {},
+                               "_meta": {"progressToken": 7}})
+    n = 0
+    while jc.wait_event(lambda m: m.get("method") == "notifications/progress" and
+                        m["params"]["progressToken"] == 7, 2):
+        n += 1
+        if n == 3:
+            break
+    check("JSON mode: progress notifications come on the GET stream", n == 3 and
+          (text_of(r) or "").startswith("Progress tool completed"), r, jc.events)
+
     # notifications/cancelled reaches the upstream.
     slow_id = anon.next_id
     th = threading.Thread(target=anon.call, args=("tools/call", {"name": "c.slow", "arguments": {}}))
