@@ -163,6 +163,7 @@ mcp:
     - name: delta
       prefix: "d."
       transport: {{kind: http, url: "http://127.0.0.1:{pd}/mcp"}}
+      timeout_ms: 1500
       governance: {{minimum_trust: unauthenticated}}
 """
 INCLUDE = ('"test_simple_text", "test_sampling", "test_tool_with_progress", '
@@ -344,6 +345,14 @@ def main():
     check("list_changed on an HTTP upstream's GET stream reaches the clients", ev, anon.events)
     check("the HTTP upstream's new tool is listed (d.more)",
           wait(lambda: "d.more" in names(anon), 5), sorted(names(anon)))
+    t0 = time.time()
+    r = anon.call("tools/call", {"name": "d.slow", "arguments": {}})
+    took = time.time() - t0
+    check("delta's timeout_ms (1500) ends a slow call with -32001",
+          r.get("error", {}).get("code") == -32001 and 1.0 < took < 6, r, f"{took:.2f} s")
+    r = wait(lambda: json.loads(text_of(anon.call(
+        "tools/call", {"name": "d.cancelled", "arguments": {}})) or "[]"), 5, 0.2)
+    check("the timed-out request is cancelled on the HTTP upstream", r and len(r) == 1, r)
 
     # Subscriptions are forwarded; updates come on the session's GET stream.
     r = anon.call("resources/subscribe", {"uri": "test://watched-resource"})
@@ -399,9 +408,14 @@ def main():
     before = ready()["upstreams"]
     r = build(INCLUDE + ', "test_image_content"')
     if check("mcpgc builds the changed config", r.returncode == 0, r.stderr):
+        while anon.wait_event(lambda m: m.get("method") == "notifications/tools/list_changed", 0):
+            pass
         g.send_signal(signal.SIGHUP)
         check("after SIGHUP alpha's new include is served (a.test_image_content)",
               wait(lambda: "a.test_image_content" in names(anon), 10), sorted(names(anon)))
+        check("the reload's new items are announced (tools/list_changed)",
+              anon.wait_event(lambda m: m.get("method") == "notifications/tools/list_changed", 5),
+              anon.events)
         after = ready()["upstreams"]
         check("the reload kept beta's and gamma's connections",
               after["beta"]["connects"] == before["beta"]["connects"] and
