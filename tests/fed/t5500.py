@@ -90,8 +90,15 @@ def metrics():
 
 
 def names(c, method="tools/list", key="tools"):
-    r = c.call(method)
-    return {t["name"] for t in r.get("result", {}).get(key, [])}
+    """Every name of a list, all pages."""
+    out, cursor = set(), None
+    for _ in range(20):
+        r = c.call(method, {"cursor": cursor} if cursor else {})
+        out |= {t["name"] for t in r.get("result", {}).get(key, [])}
+        cursor = r.get("result", {}).get("nextCursor")
+        if not cursor:
+            break
+    return out
 
 
 def text_of(r):
@@ -157,7 +164,7 @@ mcp:
       transport:
         kind: stdio
         command: python3
-        args: ["{upstream}"]
+        args: ["{upstream}", "--extra", "150"]
       timeout_ms: 20000
       governance: {{minimum_trust: unauthenticated}}
     - name: delta
@@ -241,6 +248,22 @@ def main():
     ps = names(anon, "prompts/list", "prompts")
     check("prompts/list: alpha's included prompt only",
           ps == {"a.test_simple_prompt"}, sorted(ps))
+
+    # 155 tools from gamma, listed to the gateway in pages of 50; to clients in pages of 100.
+    seen, cursor, pages = [], None, 0
+    while pages < 10:
+        r = anon.call("tools/list", {"cursor": cursor} if cursor else {})
+        seen += [t["name"] for t in r.get("result", {}).get("tools", [])]
+        pages += 1
+        cursor = r.get("result", {}).get("nextCursor")
+        if not cursor:
+            break
+    extra = [n for n in seen if n.startswith("c.extra")]
+    check("an upstream's paginated tools/list is discovered whole (150 extra tools)",
+          len(extra) == 150 and len(set(extra)) == 150, len(extra))
+    check("clients page through local and federated tools (100 a page, no duplicates)",
+          pages == 2 and len(seen) == len(set(seen)) and "local_hello" in seen,
+          pages, len(seen))
 
     # Calls through the gateway.
     r = anon.call("tools/call", {"name": "a.test_simple_text", "arguments": {}})
@@ -327,11 +350,11 @@ def main():
     anon.open_stream()
     alice.open_stream()
     time.sleep(0.3)
-    r = anon.call("tools/call", {"name": "c.add_tool", "arguments": {"name": "extra"}})
+    r = anon.call("tools/call", {"name": "c.add_tool", "arguments": {"name": "added"}})
     ev = anon.wait_event(lambda m: m.get("method") == "notifications/tools/list_changed", 8)
     check("gamma's list_changed makes the gateway send tools/list_changed", ev, anon.events)
-    check("the new upstream tool is listed (c.extra)",
-          wait(lambda: "c.extra" in names(anon), 5), sorted(names(anon)))
+    check("the new upstream tool is listed (c.added)",
+          wait(lambda: "c.added" in names(anon), 5), sorted(names(anon)))
 
     # delta answers POSTs with plain JSON and sends list_changed on its GET stream.
     r = anon.call("tools/call", {"name": "d.whoami", "arguments": {}})

@@ -5,6 +5,8 @@
     upstream.py --http PORT Streamable HTTP on 127.0.0.1:PORT/mcp, answering
                             POSTs with plain JSON (no SSE) and sending its
                             own notifications on the session's GET stream
+    --extra N               N more tools, extra000 ..., and tools/list in
+                            pages of 50 (nextCursor)
 
 Tools:
   add_tool {name}      adds a tool of that name, then sends
@@ -23,6 +25,9 @@ import threading
 
 lock = threading.Lock()
 tools = ["add_tool", "slow", "cancelled", "whoami", "fail"]
+if "--extra" in sys.argv:
+    tools += ["extra%03d" % i for i in range(int(sys.argv[sys.argv.index("--extra") + 1]))]
+PAGE = 50 if "--extra" in sys.argv else 0
 cancelled = []
 events = {}
 
@@ -50,8 +55,12 @@ def handle(m, reply, notify):
     elif meth == "ping":
         res = {}
     elif meth == "tools/list":
+        start = int(p.get("cursor") or 0)
+        page = tools[start:start + PAGE] if PAGE else tools
         res = {"tools": [{"name": n, "description": "tool " + n,
-                          "inputSchema": {"type": "object"}} for n in tools]}
+                          "inputSchema": {"type": "object"}} for n in page]}
+        if PAGE and start + PAGE < len(tools):
+            res["nextCursor"] = str(start + PAGE)
     elif meth == "tools/call":
         name, args = p.get("name"), p.get("arguments") or {}
         if name == "add_tool":
