@@ -573,4 +573,6 @@ mcpg_call_release(struct mcpg_call *call)
 	call->raw_mid = NULL;
 	mcpg_fed_fwd_free(call->fed);
 	call->fed = NULL;
+	json_decref(call->error_data);
+	call->error_data = NULL;
 }

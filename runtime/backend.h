@@ -68,6 +68,7 @@ struct mcpg_call {
 	const json_t *raw_mid;
 	int error_code;       /* JSON-RPC error code, when there is no result */
 	char error_message[256];
+	json_t *error_data;   /* the error's data member, or NULL (owned by the call) */
 	/* For metrics and logs: "timeout", "status", "transport", "cancelled", ... */
 	const char *error_kind;
 };

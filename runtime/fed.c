@@ -99,6 +99,8 @@ fed_rq_answer(struct fed_rq *rq, json_t *msg)
 
 		fed_rq_error(rq, json_is_integer(c) ? (int)json_integer_value(c) : -32603, 0, "%s",
 			     m ? m : "upstream error");
+		json_decref(rq->data);
+		rq->data = json_incref(json_object_get(err, "data"));
 	} else {
 		json_t *r = json_object_get(msg, "result");
 
@@ -517,6 +519,7 @@ list_all(struct up *u, int k, char *err, size_t errlen, int *transport)
 		if (u->u.ops->request(&u->u, &rq) < 0) {
 			json_decref(params);
 			json_decref(cursor);
+			json_decref(rq.data);
 			snprintf(err, errlen, "%s: %.200s", list_methods[k], rq.message);
 			*transport = rq.transport;
 			if (rq.code == MCPG_RPC_METHOD_NOT_FOUND && !rq.transport)
@@ -1205,6 +1208,7 @@ mcpg_fed_run(struct mcpg_call *call)
 	}
 	json_decref(rq.result);
 	if (rq.stopped) {
+		json_decref(rq.data);
 		send_cancelled(u, &rq, rq.stopped == 1 ? "cancelled by the client"
 						      : "the gateway's deadline passed");
 		up_put(u);
@@ -1214,6 +1218,8 @@ mcpg_fed_run(struct mcpg_call *call)
 		kick(u);
 	snprintf(call->error_message, sizeof(call->error_message), "%s", rq.message);
 	call->error_code = rq.code ? rq.code : -32603;
+	call->error_data = rq.data;
+	rq.data = NULL;
 	call->error_kind = rq.transport ? "upstream" : NULL;
 	up_put(u);
 	return -1;
@@ -1390,6 +1396,7 @@ unsub_run(struct mcpg_pool_item *it)
 			rq.deadline_ms = now_ms() + 5000;
 			u->u.ops->request(&u->u, &rq);
 			json_decref(rq.result);
+			json_decref(rq.data);
 			json_decref(params);
 			up_put(u);
 		}

@@ -393,6 +393,7 @@ do_connect(struct fed_up *u, json_t **init, char *err, size_t errlen)
 			snprintf(err, errlen, "initialize: upstream returned HTTP %ld", status);
 		strbuf_release(&x.body);
 		json_decref(rq.result);
+		json_decref(rq.data);
 		return -1;
 	}
 	pv = json_string_value(json_object_get(rq.result, "protocolVersion"));
@@ -591,9 +592,12 @@ http_watch(struct fed_up *u)
 			rq.id = fed_next_id();
 			rq.method = "ping";
 			rq.deadline_ms = mcpg_mono_ms() + 5000;
-			if (http_request(u, &rq) < 0 && rq.transport)
+			if (http_request(u, &rq) < 0 && rq.transport) {
+				json_decref(rq.data);
 				return -1;
+			}
 			json_decref(rq.result);
+			json_decref(rq.data);
 		} else {
 			/* The upstream ended the stream: reopen after a short pause. */
 			usleep(100 * 1000);

@@ -33,6 +33,7 @@ struct fed_rq {
 	json_t *result;             /* the result, owned by the caller */
 	int code;                   /* JSON-RPC error code when there is no result */
 	char message[256];
+	json_t *data;               /* the error's data, owned by the caller */
 	int transport;              /* 1: the upstream could not be reached */
 	int stopped;                /* 1: cancelled, 2: deadline */
 	/* fed_stdio.c: the waiters' list. */

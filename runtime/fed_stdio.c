@@ -349,6 +349,7 @@ out:
 	json_decref(params);
 	if (rc < 0) {
 		snprintf(err, errlen, "initialize: %s", rq.message);
+		json_decref(rq.data);
 		return -1;
 	}
 	if (write_line(s, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}") < 0) {

@@ -444,8 +444,14 @@ call_message(struct strbuf *o, const char *idj, struct mcpg_call *call, int rc)
 		mcpg_jsonw_value(o, call->result);
 		strbuf_addch(o, '}');
 	} else {
+		struct strbuf data = STRBUF_INIT;
+
+		if (call->error_data)
+			mcpg_jsonw_value(&data, call->error_data);
 		error_msg(o, idj, call->error_code ? call->error_code : -32603,
-			  call->error_message[0] ? call->error_message : "backend failed", NULL);
+			  call->error_message[0] ? call->error_message : "backend failed",
+			  call->error_data ? data.buf : NULL);
+		strbuf_release(&data);
 	}
 }
 

@@ -288,9 +288,10 @@ def main():
     check("prompts/get a.test_simple_prompt reaches alpha",
           len(r.get("result", {}).get("messages", [])) >= 1, r)
     r = anon.call("tools/call", {"name": "c.fail", "arguments": {}})
-    check("an upstream's JSON-RPC error keeps its code and message (-32050)",
+    check("an upstream's JSON-RPC error keeps its code, message and data (-32050)",
           r.get("error", {}).get("code") == -32050 and
-          r["error"].get("message") == "custom failure", r)
+          r["error"].get("message") == "custom failure" and
+          r["error"].get("data") == {"detail": "custom"}, r)
     r = anon.call("tools/call", {"name": "a.test_sampling", "arguments": {}})
     check("an upstream's invalid-params error stays -32602",
           r.get("error", {}).get("code") == -32602, r)

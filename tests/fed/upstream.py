@@ -15,7 +15,7 @@ Tools:
                        cancelled (notifications/cancelled) first
   cancelled {}         the request ids this server saw cancelled, as text
   whoami {}            "pid N": which process answered
-  fail {}              a JSON-RPC error -32050 "custom failure"
+  fail {}              a JSON-RPC error -32050 "custom failure", data {"detail": "custom"}
 """
 import json
 import os
@@ -82,7 +82,8 @@ def handle(m, reply, notify):
             res = text("pid %d" % os.getpid())
         elif name == "fail":
             reply({"jsonrpc": "2.0", "id": rid,
-                   "error": {"code": -32050, "message": "custom failure"}})
+                   "error": {"code": -32050, "message": "custom failure",
+                             "data": {"detail": "custom"}}})
             return
         else:
             reply({"jsonrpc": "2.0", "id": rid,
