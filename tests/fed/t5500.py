@@ -284,6 +284,21 @@ def main():
     check("resources/read test://static-text reaches alpha",
           r.get("result", {}).get("contents", [{}])[0].get("text") ==
           "This is the content of the static text resource.", r)
+    tl = names(alice, "resources/templates/list", "resourceTemplates")
+    check("resources/templates/list: beta's template for alice (b.template)",
+          "b.template" in tl, sorted(tl))
+    r = alice.call("resources/read", {"uri": "test://template/42/data"})
+    check("resources/read through beta's template",
+          '"id":"42"' in r.get("result", {}).get("contents", [{}])[0].get("text", ""), r)
+    r = anon.call("resources/read", {"uri": "test://template/42/data"})
+    check("the same read by an anonymous caller: -32002 (beta's governance)",
+          r.get("error", {}).get("code") == -32002, r)
+    r = alice.call("completion/complete", {"ref": {"type": "ref/prompt",
+                                                   "name": "b.test_prompt_with_arguments"},
+                                           "argument": {"name": "arg1", "value": "pa"}})
+    check("completion/complete on beta's prompt is forwarded under its own name",
+          r.get("result", {}).get("completion", {}).get("values") == ["paris", "park", "party"],
+          r)
     r = anon.call("prompts/get", {"name": "a.test_simple_prompt"})
     check("prompts/get a.test_simple_prompt reaches alpha",
           len(r.get("result", {}).get("messages", [])) >= 1, r)
