@@ -475,6 +475,91 @@ publish_locked_by_caller(void)
 }
 
 /* ------------------------------------------------------------------------
+ * Subscriptions: "sub\x1fUPSTREAM\x1fURI\x1fSESSION" keys of fedmap.h
+ */
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Send `method` {uri} to the upstream and wait up to 5 s; the answer does not matter. */
+static void
+uri_request(struct up *u, const char *method, const char *uri)
+{
+	struct fed_rq rq;
+	json_t *params = json_pack("{s:s}", "uri", uri);
+
+	memset(&rq, 0, sizeof(rq));
+	rq.id = fed_next_id();
+	rq.method = method;
+	rq.params = params;
+	rq.deadline_ms = now_ms() + 5000;
+	u->u.ops->request(&u->u, &rq);
+	json_decref(rq.result);
+	json_decref(rq.data);
+	json_decref(params);
+}
+
+/* What collect_part gathers: after the last separator (skip 0: the
+ * session), or from `skip` up to it (the URI). */
+struct sub_hit {
+	char **sids;
+	size_t n, cap, skip;
+};
+
+static void
+collect_part(const char *key, const char *val, void *arg)
+{
+	struct sub_hit *h = arg;
+	const char *last = strrchr(key, '\x1f');
+
+	(void)val;
+	if (!last || (h->skip && key + h->skip > last))
+		return;
+	if (h->n == h->cap) {
+		size_t nc = h->cap ? h->cap * 2 : 8;
+		char **ns = realloc(h->sids, nc * sizeof(*ns));
+
+		if (!ns)
+			return;
+		h->sids = ns;
+		h->cap = nc;
+	}
+	h->sids[h->n] = h->skip ? strndup(key + h->skip, (size_t)(last - key - h->skip))
+				: strdup(last + 1);
+	if (h->sids[h->n])
+		h->n++;
+}
+
+static void
+sub_hit_free(struct sub_hit *h)
+{
+	for (size_t i = 0; i < h->n; i++)
+		free(h->sids[i]);
+	free(h->sids);
+}
+
+/* A new upstream session knows nothing of the subscriptions: make them again. */
+static void
+resubscribe(struct up *u)
+{
+	struct strbuf pre = STRBUF_INIT;
+	struct sub_hit h = { NULL, 0, 0, 0 };
+
+	strbuf_addf(&pre, "sub\x1f%s\x1f", u->u.cfg.name);
+	h.skip = pre.len;
+	mcpg_fedmap_scan(pre.buf, NULL, 0, collect_part, &h);
+	strbuf_release(&pre);
+	qsort(h.sids, h.n, sizeof(*h.sids), cmp_str);
+	for (size_t i = 0; i < h.n; i++)
+		if (!i || strcmp(h.sids[i], h.sids[i - 1]))
+			uri_request(u, "resources/subscribe", h.sids[i]);
+	sub_hit_free(&h);
+}
+
+/* ------------------------------------------------------------------------
  * Supervisor: connect, discover, watch, reconnect
  */
 
@@ -601,7 +686,7 @@ supervise(void *arg)
 {
 	struct up *u = arg;
 	int64_t backoff = 100, up_at = 0;
-	int connected = 0;
+	int connected = 0, fresh = 0;
 	json_t *caps = NULL;
 
 	for (;;) {
@@ -634,6 +719,7 @@ supervise(void *arg)
 			caps = json_incref(json_object_get(init, "capabilities"));
 			json_decref(init);
 			connected = 1;
+			fresh = 1;
 			pthread_mutex_lock(&u->u.lock);
 			u->connects++;
 			pthread_mutex_unlock(&u->u.lock);
@@ -643,6 +729,9 @@ supervise(void *arg)
 				connected = 0;
 			goto failed;
 		}
+		if (fresh && u->connects > 1)
+			resubscribe(u);
+		fresh = 0;
 		set_state(u, ST_UP, NULL);
 		publish_locked_by_caller();
 		first_done(u);
@@ -1229,33 +1318,6 @@ mcpg_fed_run(struct mcpg_call *call)
  * Messages nobody asked for; the client's answers to upstream requests
  */
 
-struct sub_hit {
-	char **sids;
-	size_t n, cap;
-};
-
-static void
-collect_sid(const char *key, const char *val, void *arg)
-{
-	struct sub_hit *h = arg;
-	const char *sid = strrchr(key, '\x1f');
-
-	(void)val;
-	if (!sid)
-		return;
-	if (h->n == h->cap) {
-		size_t nc = h->cap ? h->cap * 2 : 8;
-		char **ns = realloc(h->sids, nc * sizeof(*ns));
-
-		if (!ns)
-			return;
-		h->sids = ns;
-		h->cap = nc;
-	}
-	h->sids[h->n] = strdup(sid + 1);
-	if (h->sids[h->n])
-		h->n++;
-}
 
 void
 fed_unrelated(struct fed_up *fu, const char *usid, json_t *msg)
@@ -1279,13 +1341,13 @@ fed_unrelated(struct fed_up *fu, const char *usid, json_t *msg)
 		const char *uri = json_string_value(
 			json_object_get(json_object_get(msg, "params"), "uri"));
 		struct strbuf pre = STRBUF_INIT;
-		struct sub_hit h = { NULL, 0, 0 };
+		struct sub_hit h = { NULL, 0, 0, 0 };
 		char *text;
 
 		if (!uri)
 			return;
 		strbuf_addf(&pre, "sub\x1f%s\x1f%s\x1f", u->u.cfg.name, uri);
-		mcpg_fedmap_scan(pre.buf, NULL, 0, collect_sid, &h);
+		mcpg_fedmap_scan(pre.buf, NULL, 0, collect_part, &h);
 		strbuf_release(&pre);
 		text = json_dumps(msg, JSON_COMPACT);
 		for (size_t i = 0; i < h.n; i++) {
@@ -1386,18 +1448,7 @@ unsub_run(struct mcpg_pool_item *it)
 		*uri++ = '\0';
 		*sid = '\0';
 		if (!left && (u = up_get(up))) {
-			struct fed_rq rq;
-			json_t *params = json_pack("{s:s}", "uri", uri);
-
-			memset(&rq, 0, sizeof(rq));
-			rq.id = fed_next_id();
-			rq.method = "resources/unsubscribe";
-			rq.params = params;
-			rq.deadline_ms = now_ms() + 5000;
-			u->u.ops->request(&u->u, &rq);
-			json_decref(rq.result);
-			json_decref(rq.data);
-			json_decref(params);
+			uri_request(u, "resources/unsubscribe", uri);
 			up_put(u);
 		}
 	}

@@ -174,7 +174,7 @@ mcp:
       governance: {{minimum_trust: unauthenticated}}
 """
 INCLUDE = ('"test_simple_text", "test_sampling", "test_tool_with_progress", '
-           '"static-*", "watched-resource", "test_simple_prompt"')
+           '"static-*", "test_simple_prompt"')
 
 
 def build(include):
@@ -244,7 +244,8 @@ def main():
           not any(n.startswith("b.") for n in tb) and "a.test_simple_text" in tb, sorted(tb))
     rs = names(anon, "resources/list", "resources")
     check("resources/list: alpha's included resources, names prefixed",
-          {"a.static-text", "a.static-binary", "a.watched-resource"} <= rs, sorted(rs))
+          {"a.static-text", "a.static-binary"} <= rs and "a.watched-resource" not in rs,
+          sorted(rs))
     ps = names(anon, "prompts/list", "prompts")
     check("prompts/list: alpha's included prompt only",
           ps == {"a.test_simple_prompt"}, sorted(ps))
@@ -393,15 +394,19 @@ def main():
         "tools/call", {"name": "d.cancelled", "arguments": {}})) or "[]"), 5, 0.2)
     check("the timed-out request is cancelled on the HTTP upstream", r and len(r) == 1, r)
 
-    # Subscriptions are forwarded; updates come on the session's GET stream.
+    # Subscriptions are forwarded (beta's resource: alpha's include leaves it
+    # out); updates come on the session's GET stream.
     r = anon.call("resources/subscribe", {"uri": "test://watched-resource"})
-    check("resources/subscribe on alpha's resource answers {}", r.get("result") == {}, r)
-    ev = anon.wait_event(lambda m: m.get("method") == "notifications/resources/updated", 8)
+    check("resources/subscribe on beta's resource by an anonymous caller: {} and nothing forwarded",
+          r.get("result") == {}, r)
+    r = alice.call("resources/subscribe", {"uri": "test://watched-resource"})
+    check("resources/subscribe on beta's resource answers {}", r.get("result") == {}, r)
+    ev = alice.wait_event(lambda m: m.get("method") == "notifications/resources/updated", 8)
     check("notifications/resources/updated reaches the subscribed client",
-          ev and ev["params"]["uri"] == "test://watched-resource", anon.events)
-    ev = bob.wait_event(lambda m: True, 0.1)
-    r = anon.call("resources/unsubscribe", {"uri": "test://watched-resource"})
-    check("resources/unsubscribe answers {}", r.get("result") == {}, r)
+          ev and ev["params"]["uri"] == "test://watched-resource", alice.events)
+    check("no update for a client that did not subscribe (anonymous)",
+          not anon.wait_event(lambda m: m.get("method") == "notifications/resources/updated", 0.5),
+          anon.events)
 
     # beta killed: withheld and reported; back when it returns.
     fb.send_signal(signal.SIGKILL)
@@ -431,6 +436,13 @@ def main():
     r = alice.call("tools/call", {"name": "b.test_simple_text", "arguments": {}})
     check("beta's tool is called on the new upstream session",
           text_of(r) == "This is a simple text response for testing.", r)
+    while alice.wait_event(lambda m: m.get("method") == "notifications/resources/updated", 0):
+        pass
+    ev = alice.wait_event(lambda m: m.get("method") == "notifications/resources/updated", 8)
+    check("the subscription is made again on beta's new session (updates resume)", ev,
+          alice.events)
+    r = alice.call("resources/unsubscribe", {"uri": "test://watched-resource"})
+    check("resources/unsubscribe answers {}", r.get("result") == {}, r)
 
     # gamma's child killed: restarted with backoff.
     who = text_of(anon.call("tools/call", {"name": "c.whoami", "arguments": {}})) or ""
