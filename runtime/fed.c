@@ -552,7 +552,8 @@ resubscribe(struct up *u)
 	h.skip = pre.len;
 	mcpg_fedmap_scan(pre.buf, NULL, 0, collect_part, &h);
 	strbuf_release(&pre);
-	qsort(h.sids, h.n, sizeof(*h.sids), cmp_str);
+	if (h.n)
+		qsort(h.sids, h.n, sizeof(*h.sids), cmp_str);
 	for (size_t i = 0; i < h.n; i++)
 		if (!i || strcmp(h.sids[i], h.sids[i - 1]))
 			uri_request(u, "resources/subscribe", h.sids[i]);

@@ -484,6 +484,11 @@ def main():
 
 try:
     main()
+except Exception:
+    import traceback
+    fail("tests/fed/t5500.py runs to its end", traceback.format_exc(),
+         open(os.path.join(W, "mcpg.log")).read()[-1500:] if os.path.exists(
+             os.path.join(W, "mcpg.log")) else "")
 finally:
     for p in procs:
         if p.poll() is None:
