@@ -46,7 +46,7 @@ node_setup || { echo "bench/federation.sh: $NODE_WHY" >&2; exit 2; }
 fx=$(node_script fixture-server.mjs) || { echo "bench/federation.sh: no $SHARED_CONF" >&2; exit 2; }
 
 FX_PID= GW_PID=
-trap 'stop_pid "$GW_PID"; stop_pid "$FX_PID"' EXIT INT TERM
+trap 'set +e; stop_pid "$GW_PID"; stop_pid "$FX_PID"' EXIT INT TERM
 
 fx_port=$(free_port)
 gw_port=$(free_port)
