@@ -17,8 +17,8 @@
 
 #include "image.h"
 
-#define MCPG_SCHEMA_HASH 0xec159afff2cc369eULL
-#define MCPG_SCHEMA_HASH_HEX "ec159afff2cc369e68909a1ef01f0b11e16dba90876c46e94416775dc9b5a90f"
+#define MCPG_SCHEMA_HASH 0xa9fadfe5b93701d6ULL
+#define MCPG_SCHEMA_HASH_HEX "a9fadfe5b93701d616966fbdd2fd91e0679387f640d3d4eb405d5498a1a907e4"
 
 /* A list or map slot: `n` elements at DATA offset `ref` (0 when n is 0). */
 struct mcpg_list {
@@ -842,7 +842,7 @@ struct mcpg_upstream {
 	uint64_t timeout_ms;                     /* uint: Deadline for one request to the upstream. */
 	struct mcpg_binding_governance governance; /* binding_governance: Access checks, applied to every item of... */
 	uint32_t name;                           /* string: Name of the upstream in logs, metrics, audit and /ready. */
-	uint32_t prefix;                         /* string: Prepended to each upstream item's name (e.g. "github."). */
+	uint32_t prefix;                         /* string: Prepended to each upstream item's name (e.g.... */
 	struct mcpg_union_slot transport;        /* upstream_transport: How to reach the server. */
 	struct mcpg_list include;                /* [string]: Glob patterns (fnmatch) of upstream item names to... */
 	struct mcpg_list exclude;                /* [string]: Glob patterns of upstream item names never served... */

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "fed.h"
 #include "template.h"
 #include "jsonparse.h"
 #include "jsonw.h"
@@ -508,6 +509,8 @@ mcpg_backend_run(struct mcpg_call *call)
 	json_t *empty = NULL;
 	int why, rc;
 
+	if (call->fed)
+		return mcpg_fed_run(call);
 	call->result = NULL;
 	call->raw_pre = NULL;
 	call->raw_mid = NULL;
@@ -569,4 +572,8 @@ mcpg_call_release(struct mcpg_call *call)
 	call->result = NULL;
 	call->raw_pre = NULL;
 	call->raw_mid = NULL;
+	mcpg_fed_fwd_free(call->fed);
+	call->fed = NULL;
+	json_decref(call->error_data);
+	call->error_data = NULL;
 }

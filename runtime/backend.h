@@ -22,6 +22,8 @@
 #include "expr.h"
 #include "rt.h"
 
+struct mcpg_fed_fwd;
+
 /* What the protocol layer asks for. */
 enum mcpg_call_op {
 	MCPG_CALL_TOOL,          /* tools/call: result is a CallToolResult */
@@ -41,6 +43,9 @@ struct mcpg_call {
 	json_t *progress_token;             /* params._meta.progressToken, or NULL */
 	int raw_ok;                         /* the caller reads raw_* (below) too */
 	atomic_int cancelled;               /* set by anyone; the backend stops soon after */
+	/* A request forwarded to an upstream MCP server (fed.h), owned by the
+	 * call; NULL for local bindings. */
+	struct mcpg_fed_fwd *fed;
 	/*
 	 * Send a notification to the client (e.g. notifications/progress,
 	 * notifications/message), in order, before the result.  May be called
@@ -63,6 +68,7 @@ struct mcpg_call {
 	const json_t *raw_mid;
 	int error_code;       /* JSON-RPC error code, when there is no result */
 	char error_message[256];
+	json_t *error_data;   /* the error's data member, or NULL (owned by the call) */
 	/* For metrics and logs: "timeout", "status", "transport", "cancelled", ... */
 	const char *error_kind;
 };

@@ -91,8 +91,8 @@ xstrdup(const char *s)
 }
 
 /* `cmd` itself when it has a '/', else the first executable in `path`. */
-static char *
-find_program(const char *cmd, const char *path)
+char *
+mcpg_find_program(const char *cmd, const char *path)
 {
 	struct strbuf sb = STRBUF_INIT;
 	struct stat st;
@@ -132,8 +132,8 @@ lift_fd(int fd)
 	return nfd;
 }
 
-static int
-make_pipe(int p[2])
+int
+mcpg_make_pipe(int p[2])
 {
 	if (pipe2(p, O_CLOEXEC))
 		return -1;
@@ -158,8 +158,8 @@ close_fd(int *fd)
 	}
 }
 
-static int
-spawn(pid_t *pid, const char *path, char *const argv[], char *const envp[], int in,
+int
+mcpg_spawn(pid_t *pid, const char *path, char *const argv[], char *const envp[], int in,
       int out, int err)
 {
 	posix_spawn_file_actions_t fa;
@@ -430,7 +430,7 @@ mcpg_backend_command_run(struct mcpg_call *call, const struct mcpg_command_backe
 		rc = -1;
 		goto out;
 	}
-	if (!(prog = find_program(argv.v[0], path))) {
+	if (!(prog = mcpg_find_program(argv.v[0], path))) {
 		rc = mcpg_call_fail(call, "spawn", NULL, 0, "cannot run '%s': %s", argv.v[0],
 				    strerror(ENOENT));
 		goto out;
@@ -440,7 +440,7 @@ mcpg_backend_command_run(struct mcpg_call *call, const struct mcpg_command_backe
 	r.doc = doc.buf;
 	r.doc_len = doc.len;
 
-	if (make_pipe(pin) || make_pipe(pout) || make_pipe(perr)) {
+	if (mcpg_make_pipe(pin) || mcpg_make_pipe(pout) || mcpg_make_pipe(perr)) {
 		err = errno;
 		rc = mcpg_call_fail(call, "spawn", NULL, 0, "cannot run '%s': %s", argv.v[0],
 				    strerror(err));
@@ -455,7 +455,7 @@ mcpg_backend_command_run(struct mcpg_call *call, const struct mcpg_command_backe
 	sigaddset(&sigpipe, SIGPIPE);
 	pthread_sigmask(SIG_BLOCK, &sigpipe, &oldmask);
 
-	if ((err = spawn(&r.pid, prog, argv.v, envp.v, pin[0], pout[1], perr[1]))) {
+	if ((err = mcpg_spawn(&r.pid, prog, argv.v, envp.v, pin[0], pout[1], perr[1]))) {
 		rc = mcpg_call_fail(call, "spawn", NULL, 0, "cannot run '%s': %s", argv.v[0],
 				    strerror(err));
 		goto unmask;

@@ -34,6 +34,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 
 #include "backend.h"
 #include "mcpg_config.h"
@@ -126,6 +127,19 @@ json_t *mcpg_json_parse(const char *s, size_t len);
  * private.
  */
 int mcpg_addr_is_private(const struct sockaddr *sa);
+
+/*
+ * Child processes (backend_command.c; also fed_stdio.c): `cmd` itself when
+ * it has a '/', else the first executable of that name in `path`
+ * (malloc'd), or NULL; a close-on-exec pipe with both ends at fd 3 or above;
+ * posix_spawn of `path` in its own process group with in/out/err as fds
+ * 0..2, default signal dispositions and nothing else open (an errno value,
+ * 0 on success).
+ */
+char *mcpg_find_program(const char *cmd, const char *path);
+int mcpg_make_pipe(int p[2]);
+int mcpg_spawn(pid_t *pid, const char *path, char *const argv[], char *const envp[], int in,
+	       int out, int err);
 
 /* The backends (backend_mock.c, backend_command.c). */
 int mcpg_backend_mock_run(struct mcpg_call *call, const struct mcpg_mock_backend *m);

@@ -42,6 +42,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fed.h"
 #include "format.h"
 #include "jsonw.h"
 #include "log.h"
@@ -929,10 +930,12 @@ serve_ready(struct req *r)
 
 	strbuf_reset(&r->out);
 	strbuf_addf(&r->out, "{\"status\":\"%s\",\"image\":{\"sha256\":\"%s\"},"
-			     "\"generation\":%llu,\"sessions\":%zu}",
+			     "\"generation\":%llu,\"sessions\":%zu",
 		    ok ? "ready" : atomic_load(&draining) ? "draining" : "not_ready",
 		    r->rt->img.digest_hex, (unsigned long long)r->rt->generation,
 		    mcpg_sessions_count());
+	mcpg_fed_ready_json(&r->out);
+	strbuf_addch(&r->out, '}');
 	return answer_out(r, ok ? 200 : 503, "application/json");
 }
 

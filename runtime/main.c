@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fed.h"
 #include "http.h"
 #include "log.h"
 #include "mcp.h"
@@ -205,6 +206,7 @@ main(int argc, char **argv)
 		cleanup_tmp();
 		return 1;
 	}
+	mcpg_fed_start();
 	mcpg_reload_start(path, layers, mcpgc, layers == NULL);
 	mcpg_http_set_ready(1);
 	mcpg_log(MCPG_LOG_INFO, NULL, "ready", "bind_address", MCPG_LF_STR,
@@ -239,6 +241,7 @@ main(int argc, char **argv)
 		mcpg_log(MCPG_LOG_WARN, NULL, "drain budget spent; cancelling what is left",
 			 "inflight", MCPG_LF_I64, (int64_t)mcpg_http_inflight(), NULL);
 	mcpg_http_stop();
+	mcpg_fed_stop();
 	mcpg_log(MCPG_LOG_INFO, NULL, "stopped", NULL);
 	rt = mcpg_rt_publish(NULL);
 	mcpg_rt_release(rt);

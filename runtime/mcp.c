@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "fed.h"
 #include "jsonparse.h"
 #include "jsonw.h"
 #include "log.h"
@@ -198,7 +199,7 @@ do_initialize(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg_mcp
 	const char *v = known_version(asked);
 	struct mcpg_session *s;
 	struct strbuf *o = out->body;
-	int limited;
+	int limited, fed = mcpg_fed_configured(rt);
 
 	if (!v)
 		v = MCPG_PV_LATEST;
@@ -216,13 +217,13 @@ do_initialize(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg_mcp
 	msg_begin(o, out->sse);
 	result_begin(o, idj);
 	strbuf_addf(o, "{\"protocolVersion\":\"%s\",\"capabilities\":{\"logging\":{}", v);
-	if (caps->prompts.n || caps->resource_templates.n)
+	if (caps->prompts.n || caps->resource_templates.n || fed)
 		strbuf_addstr(o, ",\"completions\":{}");
-	if (caps->tools.n)
+	if (caps->tools.n || fed)
 		strbuf_addstr(o, ",\"tools\":{\"listChanged\":true}");
-	if (caps->resources.n || caps->resource_templates.n)
+	if (caps->resources.n || caps->resource_templates.n || fed)
 		strbuf_addstr(o, ",\"resources\":{\"subscribe\":true,\"listChanged\":true}");
-	if (caps->prompts.n)
+	if (caps->prompts.n || fed)
 		strbuf_addstr(o, ",\"prompts\":{\"listChanged\":true}");
 	strbuf_addstr(o, "},\"serverInfo\":{\"name\":\"mcpg\",\"title\":\"Model Context Protocol "
 			 "Gateway\",\"version\":\"" MCPG_VERSION "\"}}}");
@@ -241,7 +242,10 @@ do_list(struct mcpg_rt *rt, struct mcpg_mcp_resp *out, const char *idj, json_t *
 	const struct mcpg_identity *ident, enum mcpg_binding_kind kind, const char *key)
 {
 	const char *cursor = json_string_value(json_object_get(params, "cursor"));
-	size_t start = 0, i, n = 0;
+	/* Local bindings first, then the upstreams' items (fed.h): one index
+	 * space, i < nbindings local, the rest catalogue item i - nbindings. */
+	struct mcpg_fed_cat *cat = mcpg_fed_configured(rt) ? mcpg_fed_acquire() : NULL;
+	size_t start = 0, i, n = 0, total = rt->nbindings + (cat ? cat->n : 0);
 	struct strbuf *o = out->body;
 
 	if (cursor) {
@@ -249,7 +253,8 @@ do_list(struct mcpg_rt *rt, struct mcpg_mcp_resp *out, const char *idj, json_t *
 		unsigned long long v;
 
 		if (cursor[0] != 'c' || !cursor[1] ||
-		    (v = strtoull(cursor + 1, &end, 10), *end) || v > rt->nbindings) {
+		    (v = strtoull(cursor + 1, &end, 10), *end) || v > total) {
+			mcpg_fed_release(cat);
 			rpc_error(out, idj, MCPG_RPC_BAD_PARAMS, "invalid cursor");
 			return;
 		}
@@ -260,10 +265,12 @@ do_list(struct mcpg_rt *rt, struct mcpg_mcp_resp *out, const char *idj, json_t *
 	msg_begin(o, out->sse);
 	result_begin(o, idj);
 	strbuf_addf(o, "{\"%s\":[", key);
-	for (i = start; i < rt->nbindings; i++) {
-		const struct mcpg_binding *b = &rt->bindings[i];
+	for (i = start; i < total; i++) {
+		const struct mcpg_binding *b = i < rt->nbindings ? &rt->bindings[i]
+								  : &cat->items[i - rt->nbindings].b;
 
-		if (b->kind != kind || !mcpg_authz_allowed(rt, b, &ident->view))
+		if (b->kind != kind ||
+		    !mcpg_authz_allowed(i < rt->nbindings ? rt : cat->rt, b, &ident->view))
 			continue;
 		if (n == PAGE_SIZE)
 			break;
@@ -272,19 +279,24 @@ do_list(struct mcpg_rt *rt, struct mcpg_mcp_resp *out, const char *idj, json_t *
 		strbuf_add(o, b->list_json, b->list_json_len);
 	}
 	strbuf_addch(o, ']');
-	if (i < rt->nbindings) {
+	if (i < total) {
 		/* Is there another visible item?  Say so only then. */
 		size_t j;
 
-		for (j = i; j < rt->nbindings; j++)
-			if (rt->bindings[j].kind == kind &&
-			    mcpg_authz_allowed(rt, &rt->bindings[j], &ident->view))
+		for (j = i; j < total; j++) {
+			const struct mcpg_binding *b = j < rt->nbindings ? &rt->bindings[j]
+									  : &cat->items[j - rt->nbindings].b;
+
+			if (b->kind == kind &&
+			    mcpg_authz_allowed(j < rt->nbindings ? rt : cat->rt, b, &ident->view))
 				break;
-		if (j < rt->nbindings)
+		}
+		if (j < total)
 			strbuf_addf(o, ",\"nextCursor\":\"c%zu\"", j);
 	}
 	strbuf_add(o, "}}", 2);
 	msg_end(o, out->sse);
+	mcpg_fed_release(cat);
 }
 
 /* ------------------------------------------------------------------------
@@ -355,12 +367,14 @@ level_index(const char *lv)
 	return NLEVELS;
 }
 
-/* Backends send notifications through this (any thread). */
-static void
-job_notify(struct mcpg_call *call, json_t *note)
+/*
+ * A backend's message for the client as compact JSON into `sb`; -1 when it
+ * is not to be sent (a log message below the session's level).  `note` is
+ * stolen.
+ */
+static int
+note_json(struct mcpg_job *job, json_t *note, struct strbuf *sb)
 {
-	struct mcpg_job *job = call->notify_ctx;
-	struct strbuf sb = STRBUF_INIT;
 	const char *m = json_string_value(json_object_get(note, "method"));
 
 	if (m && !strcmp(m, "notifications/message")) {
@@ -370,13 +384,41 @@ job_notify(struct mcpg_call *call, json_t *note)
 
 		if (lv < NLEVELS && lv < __atomic_load_n(&job->sess->log_level, __ATOMIC_RELAXED)) {
 			json_decref(note);
-			return;
+			return -1;
 		}
 	}
 	if (!json_object_get(note, "jsonrpc"))
 		json_object_set_new(note, "jsonrpc", json_string("2.0"));
-	mcpg_jsonw_value(&sb, note);
+	mcpg_jsonw_value(sb, note);
 	json_decref(note);
+	return 0;
+}
+
+/*
+ * A call answered as plain JSON cannot carry messages before its result:
+ * an upstream's notifications and requests for it go to the session's GET
+ * stream instead.
+ */
+static void
+job_notify_session(struct mcpg_call *call, json_t *note)
+{
+	struct mcpg_job *job = call->notify_ctx;
+	struct strbuf sb = STRBUF_INIT;
+
+	if (note_json(job, note, &sb) == 0)
+		mcpg_mcp_session_event(job->sess, sb.buf, sb.len);
+	strbuf_release(&sb);
+}
+
+/* Backends send notifications through this (any thread). */
+static void
+job_notify(struct mcpg_call *call, json_t *note)
+{
+	struct mcpg_job *job = call->notify_ctx;
+	struct strbuf sb = STRBUF_INIT;
+
+	if (note_json(job, note, &sb) < 0)
+		return;
 	pthread_mutex_lock(&job->lock);
 	if (job->state == MCPG_JOB_RUNNING) {
 		job_append(job, sb.buf, sb.len);
@@ -403,8 +445,14 @@ call_message(struct strbuf *o, const char *idj, struct mcpg_call *call, int rc)
 		mcpg_jsonw_value(o, call->result);
 		strbuf_addch(o, '}');
 	} else {
+		struct strbuf data = STRBUF_INIT;
+
+		if (call->error_data)
+			mcpg_jsonw_value(&data, call->error_data);
 		error_msg(o, idj, call->error_code ? call->error_code : -32603,
-			  call->error_message[0] ? call->error_message : "backend failed", NULL);
+			  call->error_message[0] ? call->error_message : "backend failed",
+			  call->error_data ? data.buf : NULL);
+		strbuf_release(&data);
 	}
 }
 
@@ -578,11 +626,15 @@ is_instant(const struct mcpg_rt *rt, const struct mcpg_binding *b)
  * cannot block, else as a job.  `args` is borrowed from `req`; `vars` is
  * stolen.
  */
+#define start_call(rt, in, out, s, req, idj, b, op, args, vars, uri, ident) \
+	start_call_fwd(rt, in, out, s, req, idj, b, op, args, vars, uri, ident, NULL)
+
+/* `fwd` (stolen, may be NULL) forwards the request to an upstream (fed.h). */
 static void
-start_call(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg_mcp_resp *out,
-	   struct mcpg_session *s, json_t *req, const char *idj, const struct mcpg_binding *b,
-	   enum mcpg_call_op op, json_t *args, json_t *vars, const char *uri,
-	   const struct mcpg_identity *ident)
+start_call_fwd(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg_mcp_resp *out,
+	       struct mcpg_session *s, json_t *req, const char *idj, const struct mcpg_binding *b,
+	       enum mcpg_call_op op, json_t *args, json_t *vars, const char *uri,
+	       const struct mcpg_identity *ident, struct mcpg_fed_fwd *fwd)
 {
 	const struct mcpg_server *srv = &rt->cfg->gateway.server;
 	json_t *meta = json_object_get(json_object_get(req, "params"), "_meta");
@@ -590,7 +642,7 @@ start_call(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg_mcp_re
 	struct mcpg_job *job;
 	int64_t now = mcpg_mono_ms();
 
-	if (is_instant(rt, b)) {
+	if (!fwd && is_instant(rt, b)) {
 		struct mcpg_call call;
 		int rc;
 
@@ -619,6 +671,7 @@ start_call(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg_mcp_re
 	if (!job || !(job->id_json = strdup(idj))) {
 		free(job);
 		json_decref(vars);
+		mcpg_fed_fwd_free(fwd);
 		rpc_error(out, idj, -32603, "out of memory");
 		return;
 	}
@@ -650,8 +703,9 @@ start_call(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg_mcp_re
 	job->call.deadline_ms = job->deadline_ms;
 	job->call.progress_token = ptok;
 	job->call.raw_ok = 1;
-	job->call.notify = out->sse ? job_notify : NULL;
+	job->call.notify = out->sse ? job_notify : fwd ? job_notify_session : NULL;
 	job->call.notify_ctx = job;
+	job->call.fed = fwd;
 	job->item.fn = job_run;
 
 	pthread_mutex_lock(&s->lock);
@@ -674,6 +728,45 @@ start_call(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg_mcp_re
 	mcpg_pool_submit(&job->item);
 }
 
+/*
+ * Forward `method` for catalogue item `it` as a job (the catalogue
+ * reference `cat` is the caller's to release).
+ */
+static void
+start_fed(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg_mcp_resp *out,
+	  struct mcpg_session *s, json_t *req, const char *idj, struct mcpg_fed_cat *cat,
+	  const struct mcpg_fed_item *it, const char *method, json_t *params,
+	  const struct mcpg_identity *ident)
+{
+	struct mcpg_fed_fwd *fwd = mcpg_fed_fwd_new(cat, it, method, params, s->id);
+	json_t *args = json_object_get(params, "arguments");
+
+	if (!fwd) {
+		rpc_error(out, idj, -32603, "out of memory");
+		return;
+	}
+	start_call_fwd(rt, in, out, s, req, idj, &it->b,
+		       it->b.kind == MCPG_B_TOOL ? MCPG_CALL_TOOL : MCPG_CALL_RESOURCE_READ,
+		       json_is_object(args) ? args : NULL, NULL,
+		       json_string_value(json_object_get(params, "uri")), ident, fwd);
+}
+
+/* The visible catalogue item `name` of `kind`; *catp holds a reference when found. */
+static const struct mcpg_fed_item *
+fed_lookup(struct mcpg_rt *rt, const char *name, enum mcpg_binding_kind kind,
+	   const struct mcpg_identity *ident, struct mcpg_fed_cat **catp)
+{
+	struct mcpg_fed_cat *cat = mcpg_fed_configured(rt) ? mcpg_fed_acquire() : NULL;
+	const struct mcpg_fed_item *it = cat ? mcpg_fed_find(cat, name, kind) : NULL;
+
+	if (!it || !mcpg_fed_allowed(cat, it, &ident->view)) {
+		mcpg_fed_release(cat);
+		return NULL;
+	}
+	*catp = cat;
+	return it;
+}
+
 static void
 do_tools_call(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg_mcp_resp *out,
 	      struct mcpg_session *s, json_t *req, const char *idj, json_t *params,
@@ -689,7 +782,18 @@ do_tools_call(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg_mcp
 	}
 	b = mcpg_rt_find(rt, name);
 	if (!b || b->kind != MCPG_B_TOOL || !mcpg_authz_allowed(rt, b, &ident->view)) {
-		rpc_errorf(out, idj, MCPG_RPC_BAD_PARAMS, "Unknown tool: %s", name);
+		struct mcpg_fed_cat *cat;
+		const struct mcpg_fed_item *it = fed_lookup(rt, name, MCPG_B_TOOL, ident, &cat);
+
+		if (it && args && !json_is_object(args)) {
+			rpc_error(out, idj, MCPG_RPC_BAD_PARAMS, "params.arguments must be an object");
+		} else if (it) {
+			start_fed(rt, in, out, s, req, idj, cat, it, "tools/call", params, ident);
+		} else {
+			rpc_errorf(out, idj, MCPG_RPC_BAD_PARAMS, "Unknown tool: %s", name);
+			return;
+		}
+		mcpg_fed_release(cat);
 		return;
 	}
 	if (args && !json_is_object(args)) {
@@ -748,6 +852,39 @@ no:
 	return NULL;
 }
 
+/*
+ * Forward `method` on `uri` to the upstream that lists it as a resource or
+ * whose resource template matches it.  Returns 1 when forwarded.
+ */
+static int
+fed_read(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg_mcp_resp *out,
+	 struct mcpg_session *s, json_t *req, const char *idj, json_t *params,
+	 const struct mcpg_identity *ident, const char *method, const char *uri)
+{
+	struct mcpg_fed_cat *cat = mcpg_fed_configured(rt) ? mcpg_fed_acquire() : NULL;
+	const struct mcpg_fed_item *hit = NULL;
+
+	for (size_t i = 0; cat && !hit && i < cat->n; i++)
+		if (cat->items[i].b.kind == MCPG_B_RESOURCE && !strcmp(cat->items[i].uri, uri) &&
+		    mcpg_fed_allowed(cat, &cat->items[i], &ident->view))
+			hit = &cat->items[i];
+	for (size_t i = 0; cat && !hit && i < cat->n; i++) {
+		json_t *vars;
+
+		if (cat->items[i].b.kind != MCPG_B_RESOURCE_TEMPLATE ||
+		    !mcpg_fed_allowed(cat, &cat->items[i], &ident->view))
+			continue;
+		if ((vars = template_match(cat->items[i].uri, uri))) {
+			json_decref(vars);
+			hit = &cat->items[i];
+		}
+	}
+	if (hit)
+		start_fed(rt, in, out, s, req, idj, cat, hit, method, params, ident);
+	mcpg_fed_release(cat);
+	return hit != NULL;
+}
+
 static void
 do_resources_read(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg_mcp_resp *out,
 		  struct mcpg_session *s, json_t *req, const char *idj, json_t *params,
@@ -784,6 +921,8 @@ do_resources_read(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg
 			return;
 		}
 	}
+	if (fed_read(rt, in, out, s, req, idj, params, ident, "resources/read", uri))
+		return;
 	rpc_errorf(out, idj, MCPG_RPC_RESOURCE_NOT_FOUND, "Resource not found: %s", uri);
 }
 
@@ -809,7 +948,8 @@ env_value(void *ctx, const char *name)
 }
 
 static void
-do_prompts_get(struct mcpg_rt *rt, struct mcpg_mcp_resp *out, const char *idj, json_t *params,
+do_prompts_get(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg_mcp_resp *out,
+	       struct mcpg_session *s, json_t *req, const char *idj, json_t *params,
 	       const struct mcpg_identity *ident)
 {
 	const struct mcpg_image *img = &rt->img;
@@ -831,6 +971,14 @@ do_prompts_get(struct mcpg_rt *rt, struct mcpg_mcp_resp *out, const char *idj, j
 	}
 	b = mcpg_rt_find(rt, name);
 	if (!b || b->kind != MCPG_B_PROMPT || !mcpg_authz_allowed(rt, b, &ident->view)) {
+		struct mcpg_fed_cat *cat;
+		const struct mcpg_fed_item *it = fed_lookup(rt, name, MCPG_B_PROMPT, ident, &cat);
+
+		if (it) {
+			start_fed(rt, in, out, s, req, idj, cat, it, "prompts/get", params, ident);
+			mcpg_fed_release(cat);
+			return;
+		}
 		rpc_errorf(out, idj, MCPG_RPC_BAD_PARAMS, "Unknown prompt: %s", name);
 		return;
 	}
@@ -946,6 +1094,41 @@ do_notification(struct mcpg_session *s, const char *method, json_t *params)
 	}
 }
 
+/* completion/complete on an upstream's prompt or resource template: forward. */
+static int
+fed_complete(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg_mcp_resp *out,
+	     struct mcpg_session *s, json_t *req, const char *idj, json_t *params,
+	     const struct mcpg_identity *ident)
+{
+	json_t *ref = json_object_get(params, "ref");
+	const char *type = json_string_value(json_object_get(ref, "type"));
+	const char *name = json_string_value(json_object_get(ref, "name"));
+	const char *uri = json_string_value(json_object_get(ref, "uri"));
+	struct mcpg_fed_cat *cat = NULL;
+	const struct mcpg_fed_item *it;
+
+	if (type && !strcmp(type, "ref/prompt") && name && !mcpg_rt_find(rt, name) &&
+	    (it = fed_lookup(rt, name, MCPG_B_PROMPT, ident, &cat))) {
+		start_fed(rt, in, out, s, req, idj, cat, it, "completion/complete", params, ident);
+		mcpg_fed_release(cat);
+		return 1;
+	}
+	if (type && !strcmp(type, "ref/resource") && uri) {
+		cat = mcpg_fed_configured(rt) ? mcpg_fed_acquire() : NULL;
+		for (size_t i = 0; cat && i < cat->n; i++)
+			if (cat->items[i].b.kind == MCPG_B_RESOURCE_TEMPLATE &&
+			    !strcmp(cat->items[i].uri, uri) &&
+			    mcpg_fed_allowed(cat, &cat->items[i], &ident->view)) {
+				start_fed(rt, in, out, s, req, idj, cat, &cat->items[i],
+					  "completion/complete", params, ident);
+				mcpg_fed_release(cat);
+				return 1;
+			}
+		mcpg_fed_release(cat);
+	}
+	return 0;
+}
+
 static void
 dispatch(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg_mcp_resp *out,
 	 struct mcpg_session *s, json_t *req, const char *method, const char *idj,
@@ -966,7 +1149,7 @@ dispatch(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg_mcp_resp
 	} else if (!strcmp(method, "prompts/list")) {
 		do_list(rt, out, idj, params, ident, MCPG_B_PROMPT, "prompts");
 	} else if (!strcmp(method, "prompts/get")) {
-		do_prompts_get(rt, out, idj, params, ident);
+		do_prompts_get(rt, in, out, s, req, idj, params, ident);
 	} else if (!strcmp(method, "logging/setLevel")) {
 		size_t i = level_index(json_string_value(json_object_get(params, "level")));
 
@@ -977,13 +1160,16 @@ dispatch(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg_mcp_resp
 		__atomic_store_n(&s->log_level, (uint8_t)i, __ATOMIC_RELAXED);
 		rpc_result_text(out, idj, "{}");
 	} else if (!strcmp(method, "completion/complete")) {
-		rpc_result_text(out, idj,
-				"{\"completion\":{\"values\":[],\"total\":0,\"hasMore\":false}}");
+		if (!fed_complete(rt, in, out, s, req, idj, params, ident))
+			rpc_result_text(out, idj,
+					"{\"completion\":{\"values\":[],\"total\":0,\"hasMore\":false}}");
 	} else if (!strcmp(method, "resources/subscribe") ||
 		   !strcmp(method, "resources/unsubscribe")) {
-		if (!json_is_string(json_object_get(params, "uri")))
+		const char *uri = json_string_value(json_object_get(params, "uri"));
+
+		if (!uri)
 			rpc_error(out, idj, MCPG_RPC_BAD_PARAMS, "params.uri must be a string");
-		else
+		else if (!fed_read(rt, in, out, s, req, idj, params, ident, method, uri))
 			rpc_result_text(out, idj, "{}");
 	} else {
 		rpc_errorf(out, idj, MCPG_RPC_METHOD_NOT_FOUND, "Method not found: %s", method);
@@ -1073,6 +1259,8 @@ mcpg_mcp_post(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg_mcp
 		/* A notification, or the client's answer to a server request. */
 		if (method)
 			do_notification(s, method, params);
+		else
+			mcpg_fed_client_answer(s, req);
 		out->status = 202;
 		out->sse = 0;
 	} else {
@@ -1185,34 +1373,48 @@ cmp_names(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+int
+mcpg_mcp_names_differ(const struct mcpg_binding *a, size_t na, size_t stride_a,
+		      const struct mcpg_binding *b, size_t nb, size_t stride_b, unsigned kinds)
+{
+	const char **va = calloc(na + 1, sizeof(*va));
+	const char **vb = calloc(nb + 1, sizeof(*vb));
+	size_t ca = 0, cb = 0;
+	int differ = 1;
+
+	if (!va || !vb)
+		goto out;
+	for (size_t i = 0; i < na; i++) {
+		const struct mcpg_binding *x = (const void *)((const char *)a + i * stride_a);
+
+		if (kinds & (1u << x->kind))
+			va[ca++] = x->name;
+	}
+	for (size_t i = 0; i < nb; i++) {
+		const struct mcpg_binding *x = (const void *)((const char *)b + i * stride_b);
+
+		if (kinds & (1u << x->kind))
+			vb[cb++] = x->name;
+	}
+	if (ca != cb)
+		goto out;
+	qsort(va, ca, sizeof(*va), cmp_names);
+	qsort(vb, cb, sizeof(*vb), cmp_names);
+	differ = 0;
+	for (size_t i = 0; i < ca && !differ; i++)
+		differ = strcmp(va[i], vb[i]) != 0;
+out:
+	free(va);
+	free(vb);
+	return differ;
+}
+
 /* Whether the sorted names of bindings of `kinds` (a bit set) differ. */
 static int
 names_differ(const struct mcpg_rt *a, const struct mcpg_rt *b, unsigned kinds)
 {
-	const char **na = calloc(a->nbindings + 1, sizeof(*na));
-	const char **nb = calloc(b->nbindings + 1, sizeof(*nb));
-	size_t ca = 0, cb = 0;
-	int differ = 1;
-
-	if (!na || !nb)
-		goto out;
-	for (size_t i = 0; i < a->nbindings; i++)
-		if (kinds & (1u << a->bindings[i].kind))
-			na[ca++] = a->bindings[i].name;
-	for (size_t i = 0; i < b->nbindings; i++)
-		if (kinds & (1u << b->bindings[i].kind))
-			nb[cb++] = b->bindings[i].name;
-	if (ca != cb)
-		goto out;
-	qsort(na, ca, sizeof(*na), cmp_names);
-	qsort(nb, cb, sizeof(*nb), cmp_names);
-	differ = 0;
-	for (size_t i = 0; i < ca && !differ; i++)
-		differ = strcmp(na[i], nb[i]) != 0;
-out:
-	free(na);
-	free(nb);
-	return differ;
+	return mcpg_mcp_names_differ(a->bindings, a->nbindings, sizeof(*a->bindings), b->bindings,
+				     b->nbindings, sizeof(*b->bindings), kinds);
 }
 
 struct broadcast {
@@ -1241,6 +1443,7 @@ mcpg_mcp_reloaded(const struct mcpg_rt *old, const struct mcpg_rt *new)
 {
 	struct broadcast bc = { { NULL }, 0, 0 };
 
+	mcpg_fed_reload();
 	if (!old || !new)
 		return;
 	bc.window = (uint32_t)new->cfg->gateway.server.replay_window_limit;
@@ -1253,6 +1456,43 @@ mcpg_mcp_reloaded(const struct mcpg_rt *old, const struct mcpg_rt *new)
 		bc.notes[bc.n++] = "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/prompts/list_changed\"}";
 	if (bc.n)
 		mcpg_sessions_foreach(broadcast_one, &bc);
+}
+
+void
+mcpg_mcp_list_changed(int tools, int resources, int prompts)
+{
+	struct broadcast bc = { { NULL }, 0, 0 };
+	struct mcpg_rt *rt = mcpg_rt_acquire();
+
+	if (!rt)
+		return;
+	bc.window = (uint32_t)rt->cfg->gateway.server.replay_window_limit;
+	mcpg_rt_release(rt);
+	if (tools)
+		bc.notes[bc.n++] = "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/tools/list_changed\"}";
+	if (resources)
+		bc.notes[bc.n++] =
+			"{\"jsonrpc\":\"2.0\",\"method\":\"notifications/resources/list_changed\"}";
+	if (prompts)
+		bc.notes[bc.n++] = "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/prompts/list_changed\"}";
+	if (bc.n)
+		mcpg_sessions_foreach(broadcast_one, &bc);
+}
+
+void
+mcpg_mcp_session_event(struct mcpg_session *s, const char *json, size_t len)
+{
+	struct mcpg_rt *rt = mcpg_rt_acquire();
+	uint32_t window = rt ? (uint32_t)rt->cfg->gateway.server.replay_window_limit : 64;
+
+	mcpg_rt_release(rt);
+	pthread_mutex_lock(&s->lock);
+	if (!s->ended) {
+		mcpg_session_add_event(s, json, len, window);
+		if (hooks.wake_streams)
+			hooks.wake_streams(s);
+	}
+	pthread_mutex_unlock(&s->lock);
 }
 
 /* ------------------------------------------------------------------------
@@ -1352,6 +1592,7 @@ static void
 session_ended(struct mcpg_session *s)
 {
 	cancel_session_jobs(s, NULL);
+	mcpg_fed_session_ended(s);
 	pthread_mutex_lock(&s->lock);
 	if (hooks.wake_streams)
 		hooks.wake_streams(s);

@@ -165,6 +165,24 @@ void mcpg_mcp_cancel_all(void);
  */
 void mcpg_mcp_reloaded(const struct mcpg_rt *old, const struct mcpg_rt *new);
 
+/*
+ * Queue notifications/{tools,resources,prompts}/list_changed (those asked
+ * for) to every session with a GET stream (fed.c, when an upstream's items
+ * change).
+ */
+void mcpg_mcp_list_changed(int tools, int resources, int prompts);
+
+/*
+ * Whether the sorted names of the bindings of `kinds` (a bit set of
+ * enum mcpg_binding_kind) differ between two arrays; each array's elements
+ * are `stride` bytes apart and start with a struct mcpg_binding.
+ */
+int mcpg_mcp_names_differ(const struct mcpg_binding *a, size_t na, size_t stride_a,
+			  const struct mcpg_binding *b, size_t nb, size_t stride_b, unsigned kinds);
+
+/* Queue one server-to-client message (compact JSON) on session s's GET stream. */
+void mcpg_mcp_session_event(struct mcpg_session *s, const char *json, size_t len);
+
 /* Monotonic milliseconds. */
 int64_t mcpg_mono_ms(void);
 

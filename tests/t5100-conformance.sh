@@ -1,17 +1,19 @@
 # t5100 - the official MCP conformance suite (@modelcontextprotocol/conformance
-# 0.1.16, `server --suite all`: 32 scenarios) against mcpg serving
-# tests/conformance/mock.yaml on 127.0.0.1, one case per scenario.
+# 0.1.16, `server --suite all`: 32 scenarios, 44 checks) against mcpg
+# fronting the conformance fixture server (../shared/conformance/
+# fixture-server.mjs) as its one upstream, twice: over Streamable HTTP and
+# over stdio (the same fixtures on stdin/stdout: node_stdio_fixture in
+# tests/conformance/node.sh).  One case per scenario and run, plus one
+# saying all 44 checks passed.
 #
 # A scenario passes when none of its checks is a FAILURE (the CLI's rule;
-# warnings are named in the ok line).  The scenarios that need an upstream
-# MCP server are listed in tests/conformance/needs-federation.txt and reported
-# as skips; every other scenario must pass.  The suite and Node 22 come from
-# npm through scripts/node-deps; the suite is skipped, saying so, only when the
-# npm registry cannot be reached.
+# warnings are named in the ok line).  Every scenario must pass: there is no
+# expected-failures list.  The suite and Node 22 come from npm through
+# scripts/node-deps; the suite is skipped, saying so, only when the npm
+# registry cannot be reached.
 #
-# T5100_TARGET=fixture runs the same harness against the Node SDK fixture
-# server (../shared/conformance/fixture-server.mjs) instead, where all 32
-# scenarios must pass: a check of the harness, not of mcpg.
+# T5100_TARGET=fixture runs the same harness against the fixture server
+# itself instead (a check of the harness, not of mcpg).
 . "$TOP/tests/lib.sh"
 . "$TOP/tests/conformance/node.sh"
 
@@ -34,59 +36,13 @@ case $? in
 	;;
 esac
 CLI=$NODE_DIR/node_modules/@modelcontextprotocol/conformance/dist/index.js
-
-port=$(free_port)
-url=http://127.0.0.1:$port/mcp
-SERVER_PID=
-trap 'stop_pid "$SERVER_PID"' EXIT INT TERM
-
-if [ "${T5100_TARGET:-mcpg}" = fixture ]; then
-	fx=$(node_script fixture-server.mjs) || {
-		skip "conformance against the fixture server" "$SHARED_CONF/fixture-server.mjs is absent"
-		exit 0
-	}
-	"$N22" "$fx" --port "$port" > server.log 2>&1 &
-	SERVER_PID=$!
-	probe=$url
-	wait_ms=10000
-	report_flags=--all-must-pass
-else
-	printf 'gateway:\n  server:\n    bind_address: "127.0.0.1:%s"\n' "$port" > port.yaml
-	if ! "$MCPGC" build "$CONF/mock.yaml" port.yaml -o mock.img > build.out 2>&1; then
-		fail "mcpgc builds tests/conformance/mock.yaml" "$(cat build.out)"
-		exit 0
-	fi
-	ok "mcpgc builds tests/conformance/mock.yaml"
-	mcpg_start mock.img server.log
-	SERVER_PID=$MCPG_PID
-	probe=http://127.0.0.1:$port/ready
-	wait_ms=5000
-	report_flags=
-fi
-
-# /ready (or, for the fixture, any 200 on the MCP path is not to be had
-# without a session: poll the TCP port instead).
-up=no
-n=$((wait_ms / 20))
-while [ "$n" -gt 0 ]; do
-	if ! kill -0 "$SERVER_PID" 2> /dev/null; then break; fi
-	if [ -n "$report_flags" ]; then
-		curl -s -o /dev/null --max-time 1 "$probe" 2> /dev/null && { up=yes; break; }
-	else
-		[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$probe" 2> /dev/null)" = 200 ] &&
-			{ up=yes; break; }
-	fi
-	sleep 0.02
-	n=$((n - 1))
-done
-if [ "$up" != yes ]; then
-	if grep -q 'HTTP runtime is not built yet' server.log 2> /dev/null; then
-		skip "conformance suite" "build/mcpg does not serve HTTP yet (the runtime of issue 4)"
-	else
-		fail "the server answers $probe within $wait_ms ms" "$(tail -20 server.log)"
-	fi
+fx=$(node_script fixture-server.mjs) || {
+	skip "conformance suite" "$SHARED_CONF/fixture-server.mjs is absent"
 	exit 0
-fi
+}
+
+SERVER_PID= FX_PID=
+trap 'stop_pid "$SERVER_PID"; stop_pid "$FX_PID"' EXIT INT TERM
 
 "$N22" "$CLI" list --server 2> /dev/null | sed -n 's/^ *- \([a-z0-9-]*\).*/\1/p' > scenarios
 if [ "$(wc -l < scenarios)" -lt 30 ]; then
@@ -94,27 +50,127 @@ if [ "$(wc -l < scenarios)" -lt 30 ]; then
 	exit 0
 fi
 
-start=$(date +%s)
-timeout 60 "$N22" "$CLI" server --url "$url" --suite all -o results > suite.log 2>&1
-cli_rc=$?
-secs=$(($(date +%s) - start))
-echo "# conformance $("$N22" "$CLI" --version 2> /dev/null) on node $("$N22" --version):" \
-	"--suite all against $url, ${secs}s, cli exit $cli_rc"
-[ "$cli_rc" -eq 124 ] && fail "the suite finishes within 60 s" "$(tail -20 suite.log)"
-python3 "$CONF/report.py" results scenarios "$CONF/needs-federation.txt" $report_flags
-# The suite's own "Total: N passed, M failed" counts checks, failures of the
-# scenarios that need federation included; reword it so no reader takes it
-# for this run's summary line.
-sed -n 's/^Total: \([0-9]*\) passed, \([0-9]*\) failed/# the suite counted \1 checks ok and \2 not ok (federation scenarios included)/p' suite.log
+# wait_port PORT MS PID: until something accepts on 127.0.0.1:PORT.
+wait_port() {
+	_n=$(($2 / 20))
+	while [ "$_n" -gt 0 ]; do
+		kill -0 "$3" 2> /dev/null || return 1
+		curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$1/" 2> /dev/null && return 0
+		sleep 0.02
+		_n=$((_n - 1))
+	done
+	return 1
+}
 
-if kill -0 "$SERVER_PID" 2> /dev/null; then
-	ok "the server is still up after the suite"
-	stop_pid "$SERVER_PID"
-	SERVER_PID=
-	if [ -z "$report_flags" ]; then
-		[ "$STOP_RC" = 0 ] && ok "mcpg exits 0 on SIGTERM after the suite" ||
-			fail "mcpg exits 0 on SIGTERM after the suite" "exit status $STOP_RC" "$(tail -20 server.log)"
+# wait_upstream URL MS PID: until /ready says every upstream is up.
+wait_upstream() {
+	_n=$(($2 / 50))
+	while [ "$_n" -gt 0 ]; do
+		kill -0 "$3" 2> /dev/null || return 1
+		curl -s --max-time 1 "$1" 2> /dev/null > ready.json
+		python3 -c 'import json,sys; u=json.load(open("ready.json"))["upstreams"]; sys.exit(0 if u and all(v["state"]=="up" for v in u.values()) else 1)' 2> /dev/null && return 0
+		sleep 0.05
+		_n=$((_n - 1))
+	done
+	return 1
+}
+
+# run_suite LABEL URL: the suite against URL, reported under LABEL.
+run_suite() {
+	rm -rf "results-$1"
+	start=$(date +%s)
+	timeout 90 "$N22" "$CLI" server --url "$2" --suite all -o "results-$1" > "suite-$1.log" 2>&1
+	cli_rc=$?
+	echo "# $1: conformance $("$N22" "$CLI" --version 2> /dev/null) on node $("$N22" --version):" \
+		"--suite all against $2, $(($(date +%s) - start))s, cli exit $cli_rc"
+	[ "$cli_rc" -eq 124 ] && fail "$1: the suite finishes within 90 s" "$(tail -20 "suite-$1.log")"
+	python3 "$CONF/report.py" "results-$1" scenarios "$1" --checks 44
+	sed -n "s/^Total: \([0-9]*\) passed, \([0-9]*\) failed/# $1: the suite's own count: \1 checks passed, \2 failed/p" "suite-$1.log"
+}
+
+# gateway LABEL UPSTREAM_YAML: build and start mcpg with that upstream entry,
+# run the suite through it, stop it.
+gateway() {
+	port=$(free_port)
+	cat > "gw-$1.yaml" << EOF
+gateway:
+  server:
+    bind_address: "127.0.0.1:$port"
+    mcp_path: /mcp
+    # Empty: loopback origins only, which is what dns-rebinding-protection checks.
+    allowed_origins: []
+    # One suite run opens about 31 sessions and ends none of them.
+    session_idle_timeout_ms: 60000
+    shutdown_timeout_ms: 2000
+    # The suite sends ~100 requests in about a second from one address.
+    anonymous_rate_limit_per_min: 0
+    access_log: false
+cluster:
+  kind: single_node
+governance:
+  audit:
+    enabled: false
+observability:
+  logs:
+    level: warn
+mcp:
+  upstreams:
+    - name: fixture
+      # Empty: the suite calls the fixtures by their own names.
+      prefix: ""
+      governance: {minimum_trust: unauthenticated}
+$2
+EOF
+	if ! "$MCPGC" build "gw-$1.yaml" -o "gw-$1.img" > "build-$1.out" 2>&1; then
+		fail "$1: mcpgc builds the gateway config" "$(cat "build-$1.out")"
+		return
 	fi
+	mcpg_start "gw-$1.img" "mcpg-$1.log"
+	SERVER_PID=$MCPG_PID
+	if ! wait_upstream "http://127.0.0.1:$port/ready" 15000 "$SERVER_PID"; then
+		fail "$1: /ready shows the upstream up within 15 s" "$(cat ready.json 2> /dev/null)" \
+			"$(tail -20 "mcpg-$1.log")"
+		stop_pid "$SERVER_PID"
+		SERVER_PID=
+		return
+	fi
+	ok "$1: /ready shows the upstream up"
+	run_suite "$1" "http://127.0.0.1:$port/mcp"
+	if kill -0 "$SERVER_PID" 2> /dev/null; then
+		stop_pid "$SERVER_PID"
+		SERVER_PID=
+		[ "$STOP_RC" = 0 ] && ok "$1: mcpg exits 0 on SIGTERM after the suite" ||
+			fail "$1: mcpg exits 0 on SIGTERM after the suite" "exit status $STOP_RC" \
+				"$(tail -20 "mcpg-$1.log")"
+	else
+		fail "$1: mcpg is still up after the suite" "$(tail -20 "mcpg-$1.log")"
+		SERVER_PID=
+	fi
+}
+
+fx_port=$(free_port)
+"$N22" "$fx" --port "$fx_port" > fixture.log 2>&1 &
+FX_PID=$!
+if ! wait_port "$fx_port" 10000 "$FX_PID"; then
+	fail "the fixture server listens within 10 s" "$(tail -20 fixture.log)"
+	exit 0
+fi
+
+if [ "${T5100_TARGET:-mcpg}" = fixture ]; then
+	run_suite fixture "http://127.0.0.1:$fx_port/mcp"
+	exit 0
+fi
+
+gateway http "      transport:
+        kind: http
+        url: http://127.0.0.1:$fx_port/mcp"
+
+if fxio=$(node_stdio_fixture); then
+	gateway stdio "      transport:
+        kind: stdio
+        command: $N22
+        args: [\"$fxio\"]"
 else
-	fail "the server is still up after the suite" "$(tail -20 server.log)"
+	fail "stdio: the fixture server's fixtures can be served on stdio" \
+		"$SHARED_CONF/fixture-server.mjs has no '// ---------- HTTP layer' section"
 fi

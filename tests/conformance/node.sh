@@ -11,6 +11,10 @@
 #                       node_modules (Node resolves the SDK from the script's
 #                       own directory) and print the copy's path; fails when
 #                       ../shared/conformance is absent
+#   node_stdio_fixture  make NODE_DIR/scripts/fixture-stdio.mjs: the fixture
+#                       server's fixtures (fixture-server.mjs up to its HTTP
+#                       layer) served on stdin/stdout (stdio-tail.mjs); print
+#                       its path
 #   mcpg_start IMAGE LOG      start $MCPG on IMAGE; sets MCPG_PID
 #   wait_http URL MS [PID]    poll URL until it answers 200, up to MS ms
 #                             (and only while PID lives)
@@ -38,6 +42,18 @@ node_script() {
 			mv "$NODE_DIR/scripts/$1.$$" "$NODE_DIR/scripts/$1" || return 1
 	fi
 	echo "$NODE_DIR/scripts/$1"
+}
+
+node_stdio_fixture() {
+	[ -f "$SHARED_CONF/fixture-server.mjs" ] || return 1
+	grep -q '^// ---------- HTTP layer' "$SHARED_CONF/fixture-server.mjs" || return 1
+	mkdir -p "$NODE_DIR/scripts"
+	{
+		sed '/^\/\/ ---------- HTTP layer/,$d' "$SHARED_CONF/fixture-server.mjs"
+		cat "$TOP/tests/conformance/stdio-tail.mjs"
+	} > "$NODE_DIR/scripts/fixture-stdio.mjs.$$" &&
+		mv "$NODE_DIR/scripts/fixture-stdio.mjs.$$" "$NODE_DIR/scripts/fixture-stdio.mjs" || return 1
+	echo "$NODE_DIR/scripts/fixture-stdio.mjs"
 }
 
 mcpg_start() {

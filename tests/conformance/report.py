@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """report.py - turn a conformance results directory into one test case per scenario.
 
-    report.py RESULTS_DIR SCENARIOS_FILE NEEDS_FEDERATION_FILE [--all-must-pass]
+    report.py RESULTS_DIR SCENARIOS_FILE LABEL [--checks N]
 
 RESULTS_DIR is the -o directory of `conformance server`: one
 server-<scenario>-<ISO time>/checks.json per scenario, each a JSON array of
@@ -13,13 +13,13 @@ FAILURE, which is also the CLI's own rule.)
 SCENARIOS_FILE lists the scenarios the run was asked for (`conformance list
 --server`), so a scenario that wrote no checks.json is a failure, not a gap.
 
-Prints, per scenario:
-    ok - scenario NAME (N checks passed[; warnings: ID, ...][; no check scored: WHY])
-    skip - NAME: needs the federation issue (upstream MCP server): REASON
-    not ok - scenario NAME        followed by the failing checks, indented
-A scenario listed in NEEDS_FEDERATION_FILE that passes is "not ok" (a stale
-entry); with --all-must-pass (a run against the Node fixture server) the list
-is ignored and every scenario must pass.  Exit 0 when nothing is "not ok".
+Prints, per scenario (LABEL names the run, so two runs in one suite keep
+their case names apart):
+    ok - LABEL: scenario NAME (N checks passed[; warnings: ID, ...][; no check scored: WHY])
+    not ok - LABEL: scenario NAME        followed by the failing checks, indented
+Every scenario must pass: there is no expected-failures list.  With
+--checks N, one more case says whether exactly N checks passed (0.1.16
+--suite all scores 44).  Exit 0 when nothing is "not ok".
 """
 import glob
 import json
@@ -60,46 +60,30 @@ def main(argv):
     if len(argv) < 4:
         sys.stderr.write(__doc__)
         return 2
-    root, scen_file, fed_file = argv[1:4]
-    all_must_pass = "--all-must-pass" in argv[4:]
+    root, scen_file, label = argv[1:4]
+    want_checks = None
+    if "--checks" in argv[4:]:
+        want_checks = int(argv[argv.index("--checks") + 1])
     scenarios = list(load_list(scen_file))
-    federation = {} if all_must_pass else load_list(fed_file)
     runs = load_results(root)
     bad = 0
-    counts = {"pass": 0, "fail": 0, "federation": 0}
+    counts = {"pass": 0, "fail": 0, "checks_ok": 0, "checks_failed": 0}
 
-    for name in sorted(set(federation) - set(scenarios)):
-        print(f"not ok - needs-federation.txt names '{name}', which the suite does not have")
-        bad += 1
     for name in scenarios:
         checks = runs.get(name)
         if checks is None:
-            if name in federation:
-                counts["federation"] += 1
-                print(f"skip - {name}: needs the federation issue (upstream MCP server): "
-                      f"{federation[name]} (and it wrote no results)")
-                continue
-            print(f"not ok - scenario {name}")
+            print(f"not ok - {label}: scenario {name}")
             print("    no checks.json: the scenario did not run or did not finish")
             bad += 1
             counts["fail"] += 1
             continue
         failures = [c for c in checks if c.get("status") == "FAILURE"]
         warnings = [c.get("id", "?") for c in checks if c.get("status") == "WARNING"]
-        scored = sum(1 for c in checks if c.get("status") in ("SUCCESS", "FAILURE"))
-        if name in federation:
-            if failures:
-                counts["federation"] += 1
-                print(f"skip - {name}: needs the federation issue (upstream MCP server): "
-                      f"{federation[name]}")
-            else:
-                print(f"not ok - scenario {name}")
-                print("    passes, but needs-federation.txt lists it: remove its line")
-                bad += 1
-                counts["fail"] += 1
-            continue
+        scored = sum(1 for c in checks if c.get("status") == "SUCCESS")
+        counts["checks_ok"] += scored
+        counts["checks_failed"] += len(failures)
         if failures:
-            print(f"not ok - scenario {name}")
+            print(f"not ok - {label}: scenario {name}")
             for c in failures:
                 msg = (c.get("errorMessage") or "").replace("\n", " ")[:300]
                 print(f"    FAILURE {c.get('id', '?')}: {msg}")
@@ -115,12 +99,21 @@ def main(argv):
                             if c.get("status") == "INFO" and isinstance(c.get("details"), dict)
                             and c["details"].get("message")), "")
                 extra += "; no check scored" + (f": {why[:120]}" if why else "")
-            print(f"ok - scenario {name} ({scored} checks passed{extra})")
+            print(f"ok - {label}: scenario {name} ({scored} checks passed{extra})")
             counts["pass"] += 1
     for name in sorted(set(runs) - set(scenarios)):
         print(f"# note: results for '{name}', which was not asked for")
-    print(f"# conformance: {counts['pass']} scenarios pass, {counts['fail']} fail, "
-          f"{counts['federation']} need federation (of {len(scenarios)})")
+    if want_checks is not None:
+        got = f"{counts['checks_ok']} passed, {counts['checks_failed']} failed"
+        if counts["checks_ok"] == want_checks and counts["checks_failed"] == 0:
+            print(f"ok - {label}: {want_checks}/{want_checks} checks pass")
+        else:
+            print(f"not ok - {label}: {want_checks}/{want_checks} checks pass")
+            print(f"    {got}")
+            bad += 1
+    print(f"# {label}: {counts['pass']} scenarios pass, {counts['fail']} fail "
+          f"(of {len(scenarios)}); checks {counts['checks_ok']} passed, "
+          f"{counts['checks_failed']} failed")
     return 1 if bad else 0
 
 
