@@ -54,6 +54,13 @@ struct mcpg_call {
 	 */
 	void (*notify)(struct mcpg_call *call, json_t *notification /* stolen */);
 	void *notify_ctx;
+	/*
+	 * End the client's SSE stream of this call while it goes on (the client
+	 * resumes it with GET and Last-Event-ID): an upstream that closed its
+	 * own stream early asks for the same (SEP-1699).  NULL when the client's
+	 * stream is not resumable.
+	 */
+	void (*close_stream)(struct mcpg_call *call);
 
 	/* Out: exactly one of result / error is set when run() returns. */
 	json_t *result;       /* owned by the call */

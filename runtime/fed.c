@@ -1185,6 +1185,19 @@ fwd_on_msg(struct fed_rq *rq, json_t *msg)
 	}
 }
 
+/*
+ * The upstream closed the stream of a forwarded call early, asking its
+ * client to come back later (SEP-1699 polling): do the same to ours.
+ */
+static void
+fwd_on_closed(struct fed_rq *rq)
+{
+	struct fwd_ctx *fc = rq->ctx;
+
+	if (fc->call->close_stream)
+		fc->call->close_stream(fc->call);
+}
+
 /* Send `json` to the upstream on `usid`, ignoring failures (best effort). */
 static void
 send_text(struct up *u, const char *usid, const char *json)
@@ -1276,6 +1289,7 @@ mcpg_fed_run(struct mcpg_call *call)
 		rq.deadline_ms = call->deadline_ms;
 	rq.cancelled = &call->cancelled;
 	rq.on_msg = fwd_on_msg;
+	rq.on_closed = fwd_on_closed;
 	rq.ctx = &fc;
 	/* Our own progress token: unique per call, so a shared upstream
 	 * session (or a stdio pipe) routes progress back to this call. */

@@ -499,6 +499,9 @@ http_request(struct fed_up *u, struct fed_rq *rq)
 				!rq->stopped; r++) {
 			char last[160];
 
+			if (r == 0 && rq->on_closed)
+				rq->on_closed(rq);
+
 			snprintf(last, sizeof(last), "%s", x.last_id);
 			strbuf_reset(&x.body);
 			x.sse = 0;

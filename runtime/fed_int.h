@@ -27,6 +27,9 @@ struct fed_rq {
 	 * borrowed.  NULL: such messages go to fed_unrelated().
 	 */
 	void (*on_msg)(struct fed_rq *rq, json_t *msg);
+	/* The upstream ended the request's SSE stream before its answer (the
+	 * transport resumes it); NULL: nothing to do. */
+	void (*on_closed)(struct fed_rq *rq);
 	void *ctx;
 	/* Out. */
 	char usid[160];             /* the upstream session it went on ("" for stdio) */

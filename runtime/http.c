@@ -86,6 +86,8 @@ struct mcpg_stream {
 	int suspended;                /* session lock */
 	int ka_due;                   /* session lock */
 	int primed;
+	int finished;                 /* a resumed POST stream sent its final message */
+	uint64_t stream;              /* 0: the GET stream; else the POST stream it resumes */
 	uint64_t cursor;              /* seq of the last event sent */
 	size_t epos;                  /* bytes of the next event already sent */
 	int64_t last_write_ms;
@@ -626,7 +628,8 @@ job_reader(void *cls, uint64_t pos, char *buf, size_t max)
 			j->taken = 0;
 		}
 		n = (ssize_t)k;
-	} else if (j->state != MCPG_JOB_RUNNING || !j->conn) {
+	} else if (j->state != MCPG_JOB_RUNNING || !j->conn || j->close_stream) {
+		/* Done, or ended early on purpose: the client resumes with GET. */
 		n = MHD_CONTENT_READER_END_OF_STREAM;
 	} else {
 		j->suspended = 1;
@@ -654,9 +657,10 @@ job_answer(struct req *r)
 
 	pthread_mutex_lock(&j->lock);
 	j->conn = r->conn;
-	if (atomic_load(&stopping) && j->state == MCPG_JOB_RUNNING) {
+	if (atomic_load(&stopping) && j->state == MCPG_JOB_RUNNING && !j->final) {
 		/* Nothing may stay suspended once the daemon is being stopped. */
 		j->state = MCPG_JOB_CANCELLED;
+		j->final = 1;
 		atomic_store(&j->call.cancelled, 1);
 	}
 	state = j->state;
@@ -737,7 +741,8 @@ stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
 		st->primed = 1;
 		memcpy(buf, prime, sizeof(prime) - 1);
 		n = (ssize_t)sizeof(prime) - 1;
-	} else if ((e = mcpg_session_next_event(s, st->cursor, &gap))) {
+	} else if (!st->finished &&
+		   (e = mcpg_session_next_event_on(s, st->stream, st->cursor, &gap))) {
 		size_t k = e->len - st->epos;
 
 		if (k > max)
@@ -747,9 +752,12 @@ stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
 		if (st->epos == e->len) {
 			st->cursor = e->seq;
 			st->epos = 0;
+			st->finished = e->last;
 		}
 		n = (ssize_t)k;
-	} else if (s->ended || atomic_load(&draining)) {
+	} else if (s->ended || atomic_load(&draining) || st->finished ||
+		   (st->stream && mcpg_session_stream_done(s, st->stream))) {
+		/* A resumed POST stream ends after its final message. */
 		n = MHD_CONTENT_READER_END_OF_STREAM;
 	} else if (st->ka_due) {
 		st->ka_due = 0;
@@ -852,6 +860,7 @@ open_stream(struct req *r)
 	st->sess = s;
 	st->conn = r->conn;
 	st->cursor = cursor;
+	st->stream = out.stream;
 	st->last_write_ms = mcpg_mono_ms();
 	st->next = s->streams;
 	if (s->streams)

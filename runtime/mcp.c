@@ -410,23 +410,74 @@ job_notify_session(struct mcpg_call *call, json_t *note)
 	strbuf_release(&sb);
 }
 
+/*
+ * Keep message `json` of a resumable job in its session's replay ring, on
+ * the job's stream, and append its SSE bytes (with their id) to `ev`; wake
+ * the GET requests that resume the stream.  Takes the session lock, so the
+ * caller must not hold job->lock (the session lock comes first).
+ */
+static void
+job_ring(struct mcpg_job *job, const char *json, size_t len, int last, struct strbuf *ev)
+{
+	struct mcpg_session *s = job->sess;
+	const struct mcpg_event *e;
+	uint64_t seq;
+
+	pthread_mutex_lock(&s->lock);
+	seq = mcpg_session_add_event_on(s, job->stream_id, last, json, len,
+					(uint32_t)job->rt->cfg->gateway.server.replay_window_limit,
+					MCPG_SSE_RETRY_MS);
+	e = mcpg_session_find_event(s, seq);
+	if (e) {
+		strbuf_add(ev, e->data, e->len);
+	} else {
+		/* Out of memory for the ring: the message still goes out, without an id. */
+		msg_begin(ev, 1);
+		strbuf_add(ev, json, len);
+		msg_end(ev, 1);
+	}
+	if (hooks.wake_streams)
+		hooks.wake_streams(s);
+	pthread_mutex_unlock(&s->lock);
+}
+
 /* Backends send notifications through this (any thread). */
 static void
 job_notify(struct mcpg_call *call, json_t *note)
 {
 	struct mcpg_job *job = call->notify_ctx;
-	struct strbuf sb = STRBUF_INIT;
+	struct strbuf sb = STRBUF_INIT, ev = STRBUF_INIT;
 
 	if (note_json(job, note, &sb) < 0)
 		return;
+	if (job->stream_id)
+		job_ring(job, sb.buf, sb.len, 0, &ev);
 	pthread_mutex_lock(&job->lock);
-	if (job->state == MCPG_JOB_RUNNING) {
-		job_append(job, sb.buf, sb.len);
+	if (job->state == MCPG_JOB_RUNNING && !job->final) {
+		if (job->stream_id)
+			strbuf_add(&job->out, ev.buf, ev.len);
+		else
+			job_append(job, sb.buf, sb.len);
 		job->nnotes++;
 		job_wake(job);
 	}
 	pthread_mutex_unlock(&job->lock);
 	strbuf_release(&sb);
+	strbuf_release(&ev);
+}
+
+/* call->close_stream of a resumable job: end the POST's stream, keep the call. */
+static void
+job_close_stream(struct mcpg_call *call)
+{
+	struct mcpg_job *job = call->notify_ctx;
+
+	pthread_mutex_lock(&job->lock);
+	if (job->state == MCPG_JOB_RUNNING && !job->final) {
+		job->close_stream = 1;
+		job_wake(job);
+	}
+	pthread_mutex_unlock(&job->lock);
 }
 
 /* The final message of a call into `o` (framing is the caller's). */
@@ -504,6 +555,7 @@ job_timeout_locked(struct mcpg_job *job)
 	atomic_store(&job->call.cancelled, 1);
 	error_msg(&msg, job->id_json, MCPG_RPC_REQUEST_TIMEOUT, "request timed out", NULL);
 	job->state = MCPG_JOB_TIMEOUT;
+	job->final = 1;
 	job_append(job, msg.buf, msg.len);
 	strbuf_release(&msg);
 	mcpg_metrics_timeout();
@@ -517,7 +569,7 @@ job_run(struct mcpg_pool_item *it)
 {
 	struct mcpg_job *job = (struct mcpg_job *)it;
 	struct strbuf msg = STRBUF_INIT;
-	int rc, timed_out;
+	int rc, timed_out, deferred = 0, ring_timeout;
 
 	if (atomic_load(&job->call.cancelled)) {
 		rc = -1;
@@ -535,9 +587,13 @@ job_run(struct mcpg_pool_item *it)
 	hk_unlink(job);
 	sess_unlink(job);
 	pthread_mutex_lock(&job->lock);
-	if (job->state == MCPG_JOB_RUNNING) {
+	if (job->state == MCPG_JOB_RUNNING && !job->final) {
 		if (timed_out) {
 			job_timeout_locked(job);
+		} else if (msg.len && job->stream_id) {
+			/* Claimed; the message goes to the ring first (session lock). */
+			job->final = 1;
+			deferred = 1;
 		} else {
 			if (msg.len) {
 				job_append(job, msg.buf, msg.len);
@@ -545,10 +601,31 @@ job_run(struct mcpg_pool_item *it)
 			} else {
 				job->state = MCPG_JOB_CANCELLED;
 			}
+			job->final = 1;
 			job_wake(job);
 		}
 	}
+	ring_timeout = job->stream_id && job->state == MCPG_JOB_TIMEOUT;
 	pthread_mutex_unlock(&job->lock);
+	if (deferred || ring_timeout) {
+		struct strbuf ev = STRBUF_INIT;
+
+		if (ring_timeout) {
+			/* The error the POST's stream got: a resumed stream gets it too. */
+			strbuf_reset(&msg);
+			error_msg(&msg, job->id_json, MCPG_RPC_REQUEST_TIMEOUT, "request timed out",
+				  NULL);
+		}
+		job_ring(job, msg.buf, msg.len, 1, &ev);
+		if (deferred) {
+			pthread_mutex_lock(&job->lock);
+			strbuf_add(&job->out, ev.buf, ev.len);
+			job->state = MCPG_JOB_DONE;
+			job_wake(job);
+			pthread_mutex_unlock(&job->lock);
+		}
+		strbuf_release(&ev);
+	}
 	strbuf_release(&msg);
 	mcpg_job_put(job);
 }
@@ -558,7 +635,7 @@ static void
 job_expire(struct mcpg_job *job)
 {
 	pthread_mutex_lock(&job->lock);
-	if (job->state == MCPG_JOB_RUNNING)
+	if (job->state == MCPG_JOB_RUNNING && !job->final)
 		job_timeout_locked(job);
 	pthread_mutex_unlock(&job->lock);
 }
@@ -569,8 +646,10 @@ mcpg_job_detach(struct mcpg_job *job)
 	pthread_mutex_lock(&job->lock);
 	job->conn = NULL;
 	job->suspended = 0;
-	if (job->state == MCPG_JOB_RUNNING) {
+	/* A resumable stream's call goes on: the client may come back for it. */
+	if (job->state == MCPG_JOB_RUNNING && !job->final && !job->stream_id) {
 		job->state = MCPG_JOB_CANCELLED;
+		job->final = 1;
 		atomic_store(&job->call.cancelled, 1);
 	}
 	pthread_mutex_unlock(&job->lock);
@@ -586,8 +665,9 @@ cancel_session_jobs(struct mcpg_session *s, const char *idj)
 			continue;
 		atomic_store(&j->call.cancelled, 1);
 		pthread_mutex_lock(&j->lock);
-		if (j->state == MCPG_JOB_RUNNING) {
+		if (j->state == MCPG_JOB_RUNNING && !j->final) {
 			j->state = MCPG_JOB_CANCELLED;
+			j->final = 1;
 			job_wake(j);
 		}
 		pthread_mutex_unlock(&j->lock);
@@ -602,8 +682,9 @@ mcpg_mcp_cancel_all(void)
 	for (struct mcpg_job *j = deadlines; j; j = j->t_next) {
 		atomic_store(&j->call.cancelled, 1);
 		pthread_mutex_lock(&j->lock);
-		if (j->state == MCPG_JOB_RUNNING) {
+		if (j->state == MCPG_JOB_RUNNING && !j->final) {
 			j->state = MCPG_JOB_CANCELLED;
+			j->final = 1;
 			job_wake(j);
 		}
 		pthread_mutex_unlock(&j->lock);
@@ -713,6 +794,24 @@ start_call_fwd(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg_mc
 	if (s->jobs)
 		s->jobs->s_prev = job;
 	s->jobs = job;
+	if (out->sse && strcmp(s->version, "2025-11-25") >= 0) {
+		/*
+		 * A resumable stream (SEP-1699): a priming event first, whose id
+		 * names the stream, so a client that loses the connection can
+		 * resume it; the stream starts at once to carry it.
+		 */
+		uint64_t seq = s->next_seq;
+		const struct mcpg_event *e;
+
+		mcpg_session_add_event_on(s, seq, 0, NULL, 0,
+					  (uint32_t)srv->replay_window_limit, MCPG_SSE_RETRY_MS);
+		if ((e = mcpg_session_find_event(s, seq))) {
+			job->stream_id = seq;
+			strbuf_add(&job->out, e->data, e->len);
+			job->nnotes = 1;
+			job->call.close_stream = job_close_stream;
+		}
+	}
 	pthread_mutex_unlock(&s->lock);
 
 	pthread_mutex_lock(&hk_lock);
@@ -1337,8 +1436,18 @@ mcpg_mcp_get(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg_mcp_
 	}
 	pthread_mutex_lock(&s->lock);
 	if (in->last_event_id) {
+		const struct mcpg_event *e = mcpg_session_find_event(s, after);
 		int gap;
 
+		if (e && e->stream) {
+			/* The id of a POST's stream: resume that stream after it. */
+			pthread_mutex_unlock(&s->lock);
+			out->stream = e->stream;
+			*cursor = after;
+			out->status = 200;
+			out->sse = 1;
+			return s;
+		}
 		if (after >= s->next_seq) {
 			pthread_mutex_unlock(&s->lock);
 			mcpg_session_put(s);
@@ -1504,9 +1613,10 @@ static void
 job_probe(struct mcpg_job *job)
 {
 	pthread_mutex_lock(&job->lock);
-	if (job->state == MCPG_JOB_RUNNING && job->suspended && job->conn &&
-	    hooks.conn_gone(job)) {
+	if (job->state == MCPG_JOB_RUNNING && !job->final && !job->stream_id && job->suspended &&
+	    job->conn && hooks.conn_gone(job)) {
 		job->state = MCPG_JOB_CANCELLED;
+		job->final = 1;
 		atomic_store(&job->call.cancelled, 1);
 		mcpg_log(MCPG_LOG_INFO, job->rid, "client gone, call cancelled", "binding",
 			 MCPG_LF_STR, job->call.binding->name, "after_ms", MCPG_LF_I64,

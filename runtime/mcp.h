@@ -76,14 +76,22 @@ struct mcpg_job {
 	atomic_int refs;
 	/* lock: */
 	int state;          /* enum mcpg_job_state */
+	int final;          /* the outcome is decided (result, error, timeout, cancel) */
 	struct strbuf out;  /* bytes for the client; those before `taken` were sent */
 	size_t taken;
 	int nnotes;         /* notifications appended to `out` so far */
 	int streaming;      /* http.c started a streamed response */
 	void *conn;         /* http.c's connection, NULL once it went away */
 	int suspended;      /* http.c suspended `conn` and waits for a wake */
+	int close_stream;   /* end the POST's SSE stream now; the call goes on and the
+			       client resumes it with GET and Last-Event-ID */
 	/* fixed at creation: */
 	int sse;            /* answer as SSE events */
+	/* Not 0: the answer is a resumable SSE stream (protocol 2025-11-25 and
+	 * later) whose events are also kept in the session's replay ring under
+	 * this stream number, the seq of its priming event.  Losing the POST's
+	 * connection then does not cancel the call. */
+	uint64_t stream_id;
 	int timeout_408;    /* on_request_timeout: http_408 */
 	int64_t deadline_ms;
 	int64_t t0_ms;
@@ -108,6 +116,7 @@ struct mcpg_mcp_resp {
 	int version_header;    /* send MCP-Protocol-Version: latest (on a version error) */
 	const char *method;    /* the JSON-RPC method (static text), for metrics/logs */
 	struct mcpg_job *job;  /* not NULL: the answer comes later (see above) */
+	uint64_t stream;       /* mcpg_mcp_get: the SSE stream to resume (0: the GET stream) */
 };
 
 struct mcpg_mcp_hooks {
@@ -126,6 +135,8 @@ struct mcpg_mcp_hooks {
 	int (*conn_gone)(struct mcpg_job *job);
 };
 #define MCPG_PROBE_MS 200
+/* The retry interval a resumable SSE stream's priming event asks for. */
+#define MCPG_SSE_RETRY_MS 500
 
 /* Set the hooks and start the housekeeper thread (deadlines, idle sessions). */
 int mcpg_mcp_init(const struct mcpg_mcp_hooks *hooks);
@@ -141,7 +152,8 @@ void mcpg_mcp_delete(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct m
 /*
  * Check a GET (SSE stream) request: session and Last-Event-ID.  Returns the
  * session (a reference for the caller) and the cursor to stream after, or
- * NULL with `out` holding the error answer (400, 404, 409).
+ * NULL with `out` holding the error answer (400, 404, 409).  A Last-Event-ID
+ * of a POST's stream resumes that stream: out->stream names it.
  */
 struct mcpg_session *mcpg_mcp_get(struct mcpg_rt *rt, const struct mcpg_mcp_req *in,
 				  struct mcpg_mcp_resp *out, uint64_t *cursor);

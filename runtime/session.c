@@ -378,6 +378,13 @@ mcpg_sessions_count(void)
 uint64_t
 mcpg_session_add_event(struct mcpg_session *s, const char *json, size_t len, uint32_t window)
 {
+	return mcpg_session_add_event_on(s, 0, 0, json, len, window, 0);
+}
+
+uint64_t
+mcpg_session_add_event_on(struct mcpg_session *s, uint64_t stream, int last, const char *json,
+			  size_t len, uint32_t window, unsigned retry_ms)
+{
 	struct mcpg_event *e;
 	uint64_t seq = s->next_seq++;
 	char head[64];
@@ -414,16 +421,23 @@ mcpg_session_add_event(struct mcpg_session *s, const char *json, size_t len, uin
 		s->ring_n--;
 	}
 	e = &s->ring[(s->ring_head + s->ring_n) % s->ring_cap];
-	hn = snprintf(head, sizeof(head), "id: %llu\nevent: message\ndata: ",
-		      (unsigned long long)seq);
+	if (!json)
+		hn = snprintf(head, sizeof(head), "id: %llu\nretry: %u\ndata: ",
+			      (unsigned long long)seq, retry_ms);
+	else
+		hn = snprintf(head, sizeof(head), "id: %llu\nevent: message\ndata: ",
+			      (unsigned long long)seq);
 	e->data = malloc((size_t)hn + len + 2);
 	if (!e->data)
 		return seq;
 	memcpy(e->data, head, (size_t)hn);
-	memcpy(e->data + hn, json, len);
+	if (len)
+		memcpy(e->data + hn, json, len);
 	memcpy(e->data + hn + len, "\n\n", 2);
 	e->len = (size_t)hn + len + 2;
 	e->seq = seq;
+	e->stream = stream;
+	e->last = last;
 	s->ring_n++;
 	return seq;
 }
@@ -431,18 +445,48 @@ mcpg_session_add_event(struct mcpg_session *s, const char *json, size_t len, uin
 const struct mcpg_event *
 mcpg_session_next_event(struct mcpg_session *s, uint64_t after, int *gap)
 {
+	return mcpg_session_next_event_on(s, 0, after, gap);
+}
+
+const struct mcpg_event *
+mcpg_session_next_event_on(struct mcpg_session *s, uint64_t stream, uint64_t after, int *gap)
+{
 	*gap = 0;
 	if (!s->ring || !s->ring_n) {
 		*gap = after + 1 < s->next_seq;
 		return NULL;
 	}
+	/* Events after `after` were dropped when the oldest kept one is newer. */
+	*gap = s->ring[s->ring_head].seq > after + 1;
 	for (uint32_t i = 0; i < s->ring_n; i++) {
 		const struct mcpg_event *e = &s->ring[(s->ring_head + i) % s->ring_cap];
 
-		if (e->seq > after) {
-			*gap = i == 0 && e->seq > after + 1;
+		if (e->seq > after && e->stream == stream)
 			return e;
-		}
+	}
+	return NULL;
+}
+
+int
+mcpg_session_stream_done(struct mcpg_session *s, uint64_t stream)
+{
+	for (uint32_t i = 0; s->ring && i < s->ring_n; i++) {
+		const struct mcpg_event *e = &s->ring[(s->ring_head + i) % s->ring_cap];
+
+		if (e->stream == stream && e->last)
+			return 1;
+	}
+	return 0;
+}
+
+const struct mcpg_event *
+mcpg_session_find_event(struct mcpg_session *s, uint64_t seq)
+{
+	for (uint32_t i = 0; s->ring && i < s->ring_n; i++) {
+		const struct mcpg_event *e = &s->ring[(s->ring_head + i) % s->ring_cap];
+
+		if (e->seq == seq)
+			return e;
 	}
 	return NULL;
 }

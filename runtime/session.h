@@ -38,9 +38,17 @@
 struct mcpg_job;
 struct mcpg_stream;
 
-/* One server-to-client event kept for replay: SSE bytes, "id: N" included. */
+/*
+ * One server-to-client event kept for replay: SSE bytes, "id: N" included.
+ * `stream` names the SSE stream it belongs to: 0 for the session's GET
+ * stream, else the seq of the priming event that opened a POST's stream, so
+ * a client that lost that POST's connection can resume it with a GET and
+ * Last-Event-ID (SEP-1699).  `last` marks a POST stream's final message.
+ */
 struct mcpg_event {
 	uint64_t seq;
+	uint64_t stream;
+	int last;
 	char *data;
 	size_t len;
 };
@@ -119,11 +127,28 @@ uint64_t mcpg_session_add_event(struct mcpg_session *s, const char *json, size_t
 				uint32_t window);
 
 /*
- * The first kept event with seq > `after`, or NULL.  *gap is set when events
- * after `after` were already dropped from the ring.  Caller holds s->lock.
+ * Like mcpg_session_add_event, on SSE stream `stream` (see struct
+ * mcpg_event); `last` marks the stream's final message.  With `json` NULL it
+ * adds a priming event: an id, a retry interval of `retry_ms` and empty
+ * data, which a client does not dispatch but remembers as its last event id.
+ */
+uint64_t mcpg_session_add_event_on(struct mcpg_session *s, uint64_t stream, int last,
+				   const char *json, size_t len, uint32_t window,
+				   unsigned retry_ms);
+/*
+ * The first kept event of the GET stream with seq > `after`, or NULL.  *gap
+ * is set when events after `after` were already dropped from the ring.
+ * Caller holds s->lock.
  */
 const struct mcpg_event *mcpg_session_next_event(struct mcpg_session *s, uint64_t after,
 						 int *gap);
+/* The same for SSE stream `stream` (0: the GET stream). */
+const struct mcpg_event *mcpg_session_next_event_on(struct mcpg_session *s, uint64_t stream,
+						    uint64_t after, int *gap);
+/* Whether the final message of POST stream `stream` is kept.  Caller holds s->lock. */
+int mcpg_session_stream_done(struct mcpg_session *s, uint64_t stream);
+/* The kept event `seq`, or NULL.  Caller holds s->lock. */
+const struct mcpg_event *mcpg_session_find_event(struct mcpg_session *s, uint64_t seq);
 
 /*
  * Remember request id `idj` (its JSON text) on `s`.  Returns 0, or -1 when it

@@ -22,7 +22,7 @@ gateway:
   server:
     bind_address: "127.0.0.1:$port"
     access_log: true
-    request_timeout_ms: 1500
+    request_timeout_ms: ${TIMEOUT:-1500}
     trust_subject_header: true
     trusted_proxies: ["127.0.0.1/32"]
     anonymous_rate_limit_per_min: ${RATE:-0}
@@ -397,7 +397,10 @@ time.sleep(0.3)
 c.request("GET", "/ready"); r = c.getresponse(); r.read(); during = r.status
 print(before, during)
 EOF
-cfg e.yaml "$PORT" "" 1000
+# The call must outlive the python start-up and the 0.3 s wait even on a
+# loaded machine, or mcpg has drained and exited before the second /ready.
+TIMEOUT=6000 cfg e.yaml "$PORT" "" 2500
+unset TIMEOUT
 "$MCPGC" build e.yaml -o next.img > /dev/null 2>&1 && mv next.img live.img
 sleep 0.3
 init

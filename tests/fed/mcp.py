@@ -69,8 +69,11 @@ class Client:
                 if line.startswith("data:"):
                     data.append(line[5:].lstrip(" "))
                 elif not line and data:
-                    m = json.loads("\n".join(data))
+                    text = "\n".join(data)
                     data = []
+                    if not text:
+                        continue  # a priming event (SEP-1699): an id, no message
+                    m = json.loads(text)
                     out.append(m)
                     # A server-initiated request: answer it at once (a new POST).
                     if "method" in m and "id" in m and self.answer:
