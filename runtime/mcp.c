@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "identity.h"
 #include "jsonw.h"
 #include "log.h"
 #include "metrics.h"
@@ -310,6 +311,7 @@ job_free(struct mcpg_job *job)
 		mcpg_session_touch(job->sess);
 		mcpg_session_put(job->sess);
 	}
+	mcpg_identity_release(&job->ident);
 	mcpg_rt_release(job->rt);
 	pthread_mutex_destroy(&job->lock);
 	free(job);
@@ -635,8 +637,7 @@ start_call(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg_mcp_re
 	job->vars = vars;
 	atomic_fetch_add(&rt->refs, 1);
 	job->rt = rt;
-	job->ident = *ident;
-	job->ident.view.subject_id = job->ident.subject;
+	mcpg_identity_copy(&job->ident, ident);
 	job->sess = s;
 	atomic_fetch_add(&s->refs, 1);
 	atomic_fetch_add(&s->busy, 1);
@@ -1051,7 +1052,11 @@ mcpg_mcp_post(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg_mcp
 	out->method = method ? static_method(method) : "response";
 	mcpg_metrics_mcp(out->method);
 	is_note = !idv;
-	mcpg_authz_identify(rt, in->peer, in->subject, &ident);
+	if (in->ident)
+		ident = *in->ident; /* http.c holds the principal reference for the request */
+	else
+		mcpg_authz_identify(rt, in->peer, in->subject, &ident);
+	ident.view.subject_id = ident.subject;
 
 	if (method && !strcmp(method, "initialize") && !is_note) {
 		do_initialize(rt, in, out, idj.buf, params, &ident);

@@ -256,7 +256,7 @@ roundtrip(void)
 	CHECK(!memcmp(img.digest, s.buf + MCPG_HDR_DIGEST, 32));
 	CHECK(img.ipol_nr == 1 && img.tmpl_nr == 2 && img.segs_nr == 4);
 	CHECK(img.expr_nr == 1 && img.code_len == 5 && img.toks_nr == 1);
-	CHECK(!memcmp(img.toks, sample_tok, 32));
+	CHECK(!memcmp(img.toks[0].hash, sample_tok, 32));
 	CHECK(s.len % 8 == 0);
 	CHECK(mcpg_le32(s.buf + MCPG_HDR_SECTION_COUNT) == 8);
 
