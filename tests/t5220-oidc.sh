@@ -1,0 +1,197 @@
+# t5220 - OIDC providers (governance.access.oidc_oauth): two identity
+# providers stood in by python3 http.server on 127.0.0.1 (discovery document
+# and JWKS), /ready 503 until both key sets are loaded, tokens matched to a
+# provider by iss, key rotation (a new kid verifies after the one refetch it
+# triggers; tokens of the removed key stop), at most one extra fetch per
+# refresh interval however many unknown kids arrive, stale key sets refused
+# after max_staleness_secs, and the SDK client with --bearer.
+. "$TOP/tests/lib.sh"
+. "$TOP/tests/conformance/node.sh"
+
+PIDS=
+trap 'for p in $PIDS; do kill -KILL "$p" 2> /dev/null; done' EXIT INT TERM
+JWT="python3 $TOP/tests/jwt.py"
+
+# The stand-in IdP: serves DIR/keys.json; 500s while DIR/down exists; logs paths.
+cat > idp.py << 'EOF'
+import json, os, sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+d, port = sys.argv[1], int(sys.argv[2])
+class H(BaseHTTPRequestHandler):
+    def do_GET(self):
+        with open(os.path.join(d, "fetches.log"), "a") as f:
+            f.write(self.path + "\n")
+        base = "http://127.0.0.1:%d" % port
+        if os.path.exists(os.path.join(d, "down")):
+            self.send_response(500); self.end_headers(); return
+        if self.path == "/.well-known/openid-configuration":
+            body = json.dumps({"issuer": base, "jwks_uri": base + "/jwks"}).encode()
+        elif self.path == "/jwks":
+            body = open(os.path.join(d, "keys.json"), "rb").read()
+        else:
+            self.send_response(404); self.end_headers(); return
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+ThreadingHTTPServer(("127.0.0.1", port), H).serve_forever()
+EOF
+mkdir idp1 idp2
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out a.pem 2> /dev/null &&
+	openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out b.pem 2> /dev/null &&
+	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out e.pem ||
+	{ fail "openssl makes the test keys"; exit 0; }
+echo "{\"keys\":[$($JWT jwk a.pem a RS256)]}" > idp1/keys.json
+echo "{\"keys\":[$($JWT jwk e.pem e ES256)]}" > idp2/keys.json
+P1=$(free_port) P2=$(free_port)
+I1=http://127.0.0.1:$P1 I2=http://127.0.0.1:$P2
+
+PORT=$(free_port)
+U=http://127.0.0.1:$PORT/mcp
+cat > o.yaml << EOF
+gateway:
+  server:
+    bind_address: "127.0.0.1:$PORT"
+cluster:
+  kind: single_node
+governance:
+  access:
+    oidc_oauth:
+      providers:
+        - issuer: "$I1"
+          audiences: [mcpg]
+          verification: {kind: oidc_jwks, allowed_algs: [RS256], refresh_interval_secs: 30}
+          claim_mappings: {group_claim_paths: [groups]}
+        - issuer: "$I2"
+          discovery_uri: "$I2/.well-known/openid-configuration"
+          audiences: [mcpg, other]
+          verification: {kind: oidc_jwks, allowed_algs: [ES256], refresh_interval_secs: 1,
+                         max_staleness_secs: 3}
+  audit:
+    enabled: false
+mcp:
+  capabilities:
+    tools:
+      - name: secure
+        description: Verified callers.
+        governance: {minimum_trust: verified}
+        backend: {kind: mock, response: {secure: true}}
+EOF
+"$MCPGC" build o.yaml -o live.img > build.out 2>&1 || { fail "build o.yaml" "$(cat build.out)"; exit 0; }
+
+# The gateway first, the IdPs later: /ready waits for both key sets.
+"$MCPG" --image "$PWD/live.img" 2> mcpg.log &
+PIDS="$PIDS $!"
+n=100
+while [ "$(curl -s -o /dev/null -w '%{http_code}' -m 1 "http://127.0.0.1:$PORT/health")" != 200 ] && [ $n -gt 0 ]; do
+	sleep 0.02; n=$((n - 1))
+done
+sleep 0.3
+[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/ready")" = 503 ] &&
+	ok "ready: 503 while the providers' key sets are not loaded" ||
+	fail "ready: 503 while the providers' key sets are not loaded" "$(curl -s "http://127.0.0.1:$PORT/ready")"
+
+J='Content-Type: application/json'
+A='Accept: application/json'
+INIT='{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t5220","version":"1"}}}'
+post() {
+	CODE=$(curl -s -m 10 -o out.body -D out.hdr -w '%{http_code}' -X POST -H "$J" -H "$A" \
+		-H "Authorization: Bearer $1" -d "$INIT" "$U")
+}
+claims() { echo "{\"iss\":\"$1\",\"aud\":\"${2:-mcpg}\",\"sub\":\"u1\",\"exp\":\"\$now+300\",\"groups\":[\"g\"]}"; }
+TA=$($JWT sign a.pem RS256 a "$(claims "$I1")")
+TE=$($JWT sign e.pem ES256 e "$(claims "$I2" other)")
+post "$TA"
+[ "$CODE" = 503 ] && grep -qi '^retry-after: 1' out.hdr &&
+	ok "token before the keys arrive: 503 with Retry-After, not 401, not anonymous" ||
+	fail "token before the keys arrive: 503 with Retry-After, not 401, not anonymous" "$CODE $(cat out.body)"
+
+python3 idp.py idp1 "$P1" & PIDS="$PIDS $!"
+python3 idp.py idp2 "$P2" & PIDS="$PIDS $!"
+n=250
+while [ "$(curl -s -o /dev/null -w '%{http_code}' -m 1 "http://127.0.0.1:$PORT/ready")" != 200 ] && [ $n -gt 0 ]; do
+	sleep 0.02; n=$((n - 1))
+done
+[ $n -gt 0 ] && ok "ready: 200 once both key sets are loaded" ||
+	{ fail "ready: 200 once both key sets are loaded" "$(tail -5 mcpg.log)"; exit 0; }
+
+post "$TA"
+[ "$CODE" = 200 ] && ok "provider 1: RS256 token verifies (discovery from the issuer)" ||
+	fail "provider 1: RS256 token verifies (discovery from the issuer)" "$CODE $(cat out.body)"
+post "$TE"
+[ "$CODE" = 200 ] && ok "provider 2: ES256 token verifies (explicit discovery_uri, second audience)" ||
+	fail "provider 2: ES256 token verifies (explicit discovery_uri, second audience)" "$CODE $(cat out.body)"
+post "$($JWT sign e.pem ES256 a "$(claims "$I1")")"
+[ "$CODE" = 401 ] && ok "provider choice by iss: provider 2's key cannot sign for provider 1" ||
+	fail "provider choice by iss: provider 2's key cannot sign for provider 1" "$CODE"
+post "$($JWT sign a.pem RS256 a "$(claims http://127.0.0.1:1)")"
+[ "$CODE" = 401 ] && grep -q 'unknown issuer' out.body && ok "unknown issuer: 401" ||
+	fail "unknown issuer: 401" "$CODE $(cat out.body)"
+post "$($JWT sign a.pem RS256 a "$(claims "$I1" other)")"
+[ "$CODE" = 401 ] && ok "audience of the other provider: 401" || fail "audience of the other provider: 401" "$CODE"
+
+# Rotation at provider 1: key b replaces key a.
+jwks_fetches() { grep -c '^/jwks$' idp1/fetches.log; }
+before=$(jwks_fetches)
+echo "{\"keys\":[$($JWT jwk b.pem b RS256)]}" > idp1/keys.json
+TB=$($JWT sign b.pem RS256 b "$(claims "$I1")")
+n=60
+while [ $n -gt 0 ]; do
+	post "$TB"
+	[ "$CODE" = 200 ] && break
+	sleep 0.05; n=$((n - 1))
+done
+[ "$CODE" = 200 ] && ok "rotation: a token with the new kid verifies after the refetch it triggers" ||
+	fail "rotation: a token with the new kid verifies after the refetch it triggers" "$CODE $(cat out.body)" "$(tail -3 mcpg.log)"
+post "$TA"
+[ "$CODE" = 401 ] && ok "rotation: a (cached) token of the removed key is refused" ||
+	fail "rotation: a (cached) token of the removed key is refused" "$CODE"
+for k in x1 x2 x3 x4 x5 x6 x7 x8; do post "$($JWT sign b.pem RS256 $k "$(claims "$I1")")"; done
+sleep 0.5
+[ $(($(jwks_fetches) - before)) = 1 ] && ok "rotation: unknown kids cause one refetch per refresh interval" ||
+	fail "rotation: unknown kids cause one refetch per refresh interval" "$(($(jwks_fetches) - before)) fetches"
+
+# Staleness at provider 2: it goes down; its last set serves for 3 s, then 401.
+touch idp2/down
+post "$TE"
+[ "$CODE" = 200 ] && ok "provider down: the last good key set is still served" ||
+	fail "provider down: the last good key set is still served" "$CODE"
+n=120
+while [ $n -gt 0 ]; do
+	post "$TE"
+	[ "$CODE" = 401 ] && break
+	sleep 0.1; n=$((n - 1))
+done
+[ "$CODE" = 401 ] && grep -q 'stale' out.body && ok "provider down: after max_staleness_secs its tokens are refused" ||
+	fail "provider down: after max_staleness_secs its tokens are refused" "$CODE $(cat out.body)"
+post "$TB"
+[ "$CODE" = 200 ] && ok "provider down: the other provider is unaffected" || fail "provider down: the other provider is unaffected" "$CODE"
+rm idp2/down
+n=100
+while [ $n -gt 0 ]; do
+	post "$TE"
+	[ "$CODE" = 200 ] && break
+	sleep 0.1; n=$((n - 1))
+done
+[ "$CODE" = 200 ] && ok "provider back: its tokens verify again" || fail "provider back: its tokens verify again" "$CODE"
+
+# The official SDK client with --bearer.
+node_setup
+case $? in
+0)
+	if client=$(node_script mcp-client.mjs); then
+		"$N22" "$client" "$U" --bearer "$TB" --tool secure > sdk.out 2> sdk.err &&
+			grep -q 'secure' sdk.out && ok "SDK client --bearer: calls a verified-only tool" ||
+			fail "SDK client --bearer: calls a verified-only tool" "$(cat sdk.out sdk.err | head -20)"
+		"$N22" "$client" "$U" --bearer "$TA" --tool secure > sdk2.out 2> sdk2.err
+		[ $? -ne 0 ] && grep -q '401' sdk2.out sdk2.err && ok "SDK client --bearer: a revoked key's token fails with 401" ||
+			fail "SDK client --bearer: a revoked key's token fails with 401" "$(cat sdk2.out sdk2.err | head -10)"
+	else
+		skip "SDK client --bearer" "../shared/conformance/mcp-client.mjs is absent"
+	fi
+	;;
+*) skip "SDK client --bearer" "Node 22 and the SDK are not installable: $NODE_WHY" ;;
+esac
