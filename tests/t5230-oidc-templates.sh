@@ -1,0 +1,137 @@
+# t5230 - the templates that use OIDC (production-single-redis and
+# multi-tenant) boot to /ready 200 with a local discovery stand-in, a local
+# redis-server and an override layer that keeps everything on 127.0.0.1;
+# multi-tenant's group-gated admin tool and its per-tenant session cap work
+# on verified identities (429 for the tenant over the cap, not for another).
+. "$TOP/tests/lib.sh"
+
+PIDS=
+trap 'for p in $PIDS; do kill -KILL "$p" 2> /dev/null; done' EXIT INT TERM
+JWT="python3 $TOP/tests/jwt.py"
+
+command -v redis-server > /dev/null || { skip "OIDC templates" "redis-server is not installed"; exit 0; }
+
+# Discovery and JWKS stand-in.
+cat > idp.py << 'EOF'
+import json, sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+port, keys = int(sys.argv[1]), open(sys.argv[2], "rb").read()
+class H(BaseHTTPRequestHandler):
+    def do_GET(self):
+        base = "http://127.0.0.1:%d" % port
+        if self.path == "/.well-known/openid-configuration":
+            body = json.dumps({"issuer": base, "jwks_uri": base + "/keys"}).encode()
+        elif self.path == "/keys":
+            body = keys
+        else:
+            self.send_response(404); self.end_headers(); return
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+ThreadingHTTPServer(("127.0.0.1", port), H).serve_forever()
+EOF
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out k.pem 2> /dev/null &&
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout tls.key -out tls.crt -days 1 \
+		-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 2> /dev/null ||
+	{ fail "openssl makes the keys"; exit 0; }
+echo "{\"keys\":[$($JWT jwk k.pem k1 RS256)]}" > keys.json
+IP=$(free_port)
+ISS=http://127.0.0.1:$IP
+python3 idp.py "$IP" keys.json & PIDS="$PIDS $!"
+RP=$(free_port)
+redis-server --port "$RP" --bind 127.0.0.1 --save '' --appendonly no --requirepass pw > redis.log 2>&1 &
+PIDS="$PIDS $!"
+export MCPG_REDIS_URL=redis://127.0.0.1:$RP MCPG_REDIS_PASSWORD=pw ACCOUNTS_API_TOKEN=x
+
+# local PORT [SERVER_EXTRA]: the override layer.
+local_layer() {
+	cat << EOF
+gateway:
+  server:
+    bind_address: "127.0.0.1:$1"
+$2
+governance:
+  access:
+    oidc_oauth:
+      providers:
+        - issuer: "$ISS"
+          audiences: [mcpg-gateway]
+          verification: {kind: oidc_jwks, allowed_algs: [RS256]}
+          claim_mappings: {group_claim_paths: [groups]}
+  audit:
+    sinks:
+      - kind: dev.mcpg.builtin.audit.local-file
+        config: {path: ./audit-$1.log}
+observability:
+  metrics:
+    sinks:
+      - kind: dev.mcpg.observability.prometheus
+        config: {path: /metrics, bind: "127.0.0.1:$(free_port)"}
+EOF
+}
+
+# boot TEMPLATE PORT SCHEME: build template + layer and wait for /ready 200.
+boot() {
+	"$MCPGC" build "$TOP/templates/$1.yaml" "$1.local.yaml" -o "$1.img" > "$1.build" 2>&1 ||
+		{ fail "$1: builds with the local layer" "$(cat "$1.build")"; return 1; }
+	"$MCPG" --image "$PWD/$1.img" 2> "$1.log" &
+	PIDS="$PIDS $!"
+	n=400
+	while [ "$(curl -sk -o /dev/null -w '%{http_code}' -m 1 "$3://127.0.0.1:$2/ready")" != 200 ] && [ $n -gt 0 ]; do
+		sleep 0.025; n=$((n - 1))
+	done
+	[ $n -gt 0 ] && ok "$1: boots to /ready 200 with the discovery stand-in" ||
+		{ fail "$1: boots to /ready 200 with the discovery stand-in" "$(tail -5 "$1.log")"; return 1; }
+}
+
+INIT='{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t5230","version":"1"}}}'
+# post URL TOKEN BODY [SID]
+post() {
+	CODE=$(curl -sk -m 10 -o out.body -D out.hdr -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+		-H 'Accept: application/json' -H "Authorization: Bearer $2" ${4:+-H "Mcp-Session-Id: $4"} -d "$3" "$1")
+}
+tok() { $JWT sign k.pem RS256 k1 "{\"iss\":\"$ISS\",\"aud\":\"mcpg-gateway\",\"sub\":\"$1\",\"exp\":\"\$now+300\",\"groups\":$2}"; }
+
+# production-single-redis: TLS at the listener, a verified-only tool.
+P=$(free_port)
+local_layer "$P" "    tls: {cert_path: $PWD/tls.crt, key_path: $PWD/tls.key}" > production-single-redis.local.yaml
+if boot production-single-redis "$P" https; then
+	post "https://127.0.0.1:$P/mcp" "$(tok alice '[]')" "$INIT"
+	[ "$CODE" = 200 ] && ok "production-single-redis: a verified token initializes over TLS" ||
+		fail "production-single-redis: a verified token initializes over TLS" "$CODE $(cat out.body)"
+	post "https://127.0.0.1:$P/mcp" "x.y.z" "$INIT"
+	[ "$CODE" = 401 ] && ok "production-single-redis: a bad token is 401" ||
+		fail "production-single-redis: a bad token is 401" "$CODE"
+fi
+
+# multi-tenant: group-gated admin tool, max_sessions_per_tenant (2 here).
+P=$(free_port)
+local_layer "$P" "    max_sessions_per_tenant: 2" > multi-tenant.local.yaml
+if boot multi-tenant "$P" http; then
+	U=http://127.0.0.1:$P/mcp
+	ADM=$(tok acme '["tenant_admins"]') USR=$(tok acme2 '["users"]')
+	list() {
+		post "$U" "$1" "$INIT"
+		s=$(tr -d '\r' < out.hdr | sed -n 's/^[Mm]cp-[Ss]ession-[Ii]d: //p')
+		post "$U" "$1" '{"jsonrpc":"2.0","method":"notifications/initialized"}' "$s"
+		post "$U" "$1" '{"jsonrpc":"2.0","id":2,"method":"tools/list"}' "$s"
+	}
+	list "$ADM"
+	grep -q '"name":"api.admin.tenant.delete"' out.body && ok "multi-tenant: a tenant_admins member sees the admin tool" ||
+		fail "multi-tenant: a tenant_admins member sees the admin tool" "$CODE $(cat out.body)"
+	list "$USR"
+	grep -q '"name":"api.tenant.lookup"' out.body && ! grep -q 'api.admin.tenant.delete' out.body &&
+		ok "multi-tenant: another tenant does not" || fail "multi-tenant: another tenant does not" "$(cat out.body)"
+	post "$U" "$ADM" "$INIT"
+	c2=$CODE
+	post "$U" "$ADM" "$INIT"
+	[ "$c2" = 200 ] && [ "$CODE" = 429 ] && grep -q '"code":-32099' out.body &&
+		ok "multi-tenant: the tenant's third session is 429 (-32099)" ||
+		fail "multi-tenant: the tenant's third session is 429 (-32099)" "$CODE $(cat out.body)"
+	post "$U" "$(tok acme3 '[]')" "$INIT"
+	[ "$CODE" = 200 ] && ok "multi-tenant: a different tenant still gets a session" ||
+		fail "multi-tenant: a different tenant still gets a session" "$CODE"
+fi
