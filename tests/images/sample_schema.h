@@ -303,11 +303,11 @@ sample_build(struct mcc_image *img)
 	mcc_image_put8(img, root + R_COLOR, 2);
 
 	{
-		struct mcpg_img_tok t = { .expires_at = 0 };
+		struct mcpg_img_tok tok = { .expires_at = 0 };
 
-		memcpy(t.hash, sample_tok, sizeof(t.hash));
-		t.id = mcc_image_cstr(img, "token-1");
-		mcc_image_add_tok(img, &t);
+		memcpy(tok.hash, sample_tok, sizeof(tok.hash));
+		tok.id = mcc_image_cstr(img, "token-1");
+		mcc_image_add_tok(img, &tok);
 	}
 }
 
