@@ -325,12 +325,25 @@ token_usage(void)
 	return 2;
 }
 
+static int token_cmd(int argc, char **argv, struct mcc_diag *d);
+
 int
 mcc_token_main(int argc, char **argv)
 {
+	struct mcc_diag d;
+	int rc;
+
+	mcc_diag_init(&d, stderr, MCC_DIAG_TEXT);
+	rc = token_cmd(argc, argv, &d);
+	mcc_diag_release(&d);
+	return rc;
+}
+
+static int
+token_cmd(int argc, char **argv, struct mcc_diag *d)
+{
 	const char *cmd = argc > 0 ? argv[0] : NULL, *file = NULL, *cfg = NULL;
 	const char *note = NULL, *expiry = "never", *which = NULL;
-	struct mcc_diag d;
 	struct mcc_token *t, *nt;
 	size_t n;
 	int64_t now = (int64_t)time(NULL), ttl;
@@ -358,16 +371,15 @@ mcc_token_main(int argc, char **argv)
 			return token_usage();
 		}
 	}
-	mcc_diag_init(&d, stderr, MCC_DIAG_TEXT);
 	if (!file && cfg)
-		file = file_from_config(cfg, &d);
+		file = file_from_config(cfg, d);
 	if (!file) {
 		if (!cfg)
 			fprintf(stderr, "mcpgc: token: name the token file with --file or "
 					"the config with --config\n");
 		return 2;
 	}
-	if (mcc_tokens_load(file, !strcmp(cmd, "add"), &d, &t, &n) < 0)
+	if (mcc_tokens_load(file, !strcmp(cmd, "add"), d, &t, &n) < 0)
 		return 1;
 	if (!strcmp(cmd, "list")) {
 		printf("%-24s %-12s %-20s %-7s %s\n", "ID", "HASH", "EXPIRES", "STATUS", "NOTE");
@@ -415,7 +427,8 @@ mcc_token_main(int argc, char **argv)
 			snprintf(id, sizeof(id), "token-%lld-%d", (long long)now, dup);
 		}
 		nt = mcc_alloc((n + 1) * sizeof(*nt));
-		memcpy(nt, t, n * sizeof(*nt));
+		if (n)
+			memcpy(nt, t, n * sizeof(*nt));
 		k = &nt[n];
 		memset(k, 0, sizeof(*k));
 		k->id = mcc_strdup(id);
