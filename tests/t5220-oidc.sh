@@ -178,6 +178,23 @@ while [ $n -gt 0 ]; do
 done
 [ "$CODE" = 200 ] && ok "provider back: its tokens verify again" || fail "provider back: its tokens verify again" "$CODE"
 
+# governance.access.jwks.url: the same fetcher for a plain key set URL.
+sed -e '/oidc_oauth:/,/max_staleness_secs: 3}/d' -e "s|^  access:|  access:\\
+    jwks: {url: \"$I1/jwks\", issuer: \"$I1\", audience: mcpg}|" o.yaml > u.yaml
+if "$MCPGC" build u.yaml -o next.img > ubuild.out 2>&1 && mv next.img live.img; then
+	n=200
+	while ! curl -s "http://127.0.0.1:$PORT/ready" | grep -q '"generation":2' && [ $n -gt 0 ]; do
+		sleep 0.05; n=$((n - 1))
+	done
+	post "$TB"
+	[ $n -gt 0 ] && [ "$CODE" = 200 ] && ok "jwks.url: a key set fetched from a URL verifies" ||
+		fail "jwks.url: a key set fetched from a URL verifies" "$CODE $(cat out.body)" "$(tail -3 mcpg.log)"
+	post "$TE"
+	[ "$CODE" = 401 ] && ok "jwks.url: another issuer's token is 401" || fail "jwks.url: another issuer's token is 401" "$CODE"
+else
+	fail "jwks.url: builds" "$(cat ubuild.out u.yaml)"
+fi
+
 # The official SDK client with --bearer.
 node_setup
 case $? in
