@@ -585,6 +585,40 @@ mcpg_identity_authenticate(const struct mcpg_rt *rt, mcpg_header_fn *hdr, void *
 		auth_api_token(rt, tok, len, id, res);
 }
 
+int
+mcpg_identity_owner(const struct mcpg_identity *id, unsigned char out[32])
+{
+	const struct mcpg_identity_view *v = &id->view;
+	const char *iss = v->issuer ? v->issuer : "";
+	EVP_MD_CTX *c;
+	int ok;
+
+	if (!id->principal || v->trust_level != MCPG_TRUST_VERIFIED)
+		return 0;
+	c = EVP_MD_CTX_new();
+	/* NULs between the parts: ("a", "bc") and ("ab", "c") differ. */
+	ok = c && EVP_DigestInit_ex(c, EVP_sha256(), NULL) &&
+	     EVP_DigestUpdate(c, v->auth_provider, strlen(v->auth_provider) + 1) &&
+	     EVP_DigestUpdate(c, iss, strlen(iss) + 1) &&
+	     EVP_DigestUpdate(c, v->subject_id, strlen(v->subject_id)) &&
+	     EVP_DigestFinal_ex(c, out, NULL);
+	EVP_MD_CTX_free(c);
+	/* Out of memory: an owned session nobody matches, never an open one. */
+	if (!ok)
+		memset(out, 0xff, 32);
+	return 1;
+}
+
+int
+mcpg_identity_owns(const unsigned char owner[32], int owned, const struct mcpg_identity *id)
+{
+	unsigned char mine[32];
+
+	if (!owned)
+		return 1;
+	return id && mcpg_identity_owner(id, mine) && !memcmp(owner, mine, 32);
+}
+
 /* ------------------------------------------------------------------------
  * Per-snapshot state
  */

@@ -77,6 +77,15 @@ void mcpg_identity_copy(struct mcpg_identity *dst, const struct mcpg_identity *s
 void mcpg_identity_release(struct mcpg_identity *id);
 
 /*
+ * Who owns a session a caller starts: for a verified caller a digest of
+ * its provider, issuer and subject in `out` and 1; 0 for anyone else.
+ * mcpg_identity_owns() says whether `id` may use a session with that owner
+ * (any caller may use an unowned one).
+ */
+int mcpg_identity_owner(const struct mcpg_identity *id, unsigned char out[32]);
+int mcpg_identity_owns(const unsigned char owner[32], int owned, const struct mcpg_identity *id);
+
+/*
  * Per-snapshot state, built by mcpg_rt_load(): key sets from the image
  * (keys_json, keys_file), references to remote sources, the token index.
  * Returns 0, or -1 with a one-line message in `err`.

@@ -211,6 +211,7 @@ do_initialize(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg_mcp
 			  limited ? "too many sessions for this tenant" : "out of memory", NULL);
 		return;
 	}
+	s->owned = mcpg_identity_owner(ident, s->owner);
 	memcpy(out->session_id, s->id, sizeof(out->session_id));
 	out->status = 200;
 	msg_begin(o, out->sse);
@@ -990,6 +991,23 @@ dispatch(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg_mcp_resp
 	}
 }
 
+/*
+ * The session the request names, when its caller may use it: a session a
+ * verified caller started answers only to that caller (anyone else gets
+ * 404, as for an unknown id).  A reference for the caller, or NULL.
+ */
+static struct mcpg_session *
+session_for(const struct mcpg_mcp_req *in)
+{
+	struct mcpg_session *s = mcpg_session_get(in->session_id);
+
+	if (s && !mcpg_identity_owns(s->owner, s->owned, in->ident)) {
+		mcpg_session_put(s);
+		return NULL;
+	}
+	return s;
+}
+
 void
 mcpg_mcp_post(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg_mcp_resp *out)
 {
@@ -1066,7 +1084,7 @@ mcpg_mcp_post(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg_mcp
 		mcpg_mcp_error(out, 400, MCPG_RPC_INVALID_REQUEST, "missing Mcp-Session-Id header");
 		goto out;
 	}
-	s = mcpg_session_get(in->session_id);
+	s = session_for(in);
 	if (!s) {
 		mcpg_mcp_error(out, 404, MCPG_RPC_SESSION_NOT_FOUND, "session not found");
 		goto out;
@@ -1105,7 +1123,7 @@ mcpg_mcp_delete(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg_m
 		mcpg_mcp_error(out, 400, MCPG_RPC_INVALID_REQUEST, "missing Mcp-Session-Id header");
 		return;
 	}
-	s = mcpg_session_get(in->session_id);
+	s = session_for(in);
 	if (!s) {
 		mcpg_mcp_error(out, 404, MCPG_RPC_SESSION_NOT_FOUND, "session not found");
 		return;
@@ -1146,7 +1164,7 @@ mcpg_mcp_get(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg_mcp_
 			return NULL;
 		}
 	}
-	s = mcpg_session_get(in->session_id);
+	s = session_for(in);
 	if (!s) {
 		mcpg_mcp_error(out, 404, MCPG_RPC_SESSION_NOT_FOUND, "session not found");
 		return NULL;

@@ -139,6 +139,17 @@ post "$AUTH" "$(call secure)" "$S1"
 post "$AUTH" "$(call secure)" "$S1"
 [ "$CODE" = 200 ] && ok "cache: the same token again is accepted" || fail "cache: the same token again is accepted" "$CODE"
 
+# A session a verified caller started is theirs alone.
+post "Authorization: Bearer $($JWT sign ec.pem ES256 e1 "$(good_claims)")" "$(call secure)" "$S1"
+[ "$CODE" = 200 ] && ok "session: its owner with another token (same subject) may use it" ||
+	fail "session: its owner with another token (same subject) may use it" "$CODE $(cat out.body)"
+post "Authorization: Bearer $($JWT sign rsa.pem RS256 r1 "$(good_claims mallory)")" "$(call secure)" "$S1"
+[ "$CODE" = 404 ] && ok "session: another verified subject gets 404 for it" ||
+	fail "session: another verified subject gets 404 for it" "$CODE $(cat out.body)"
+post "" "$(call open)" "$S1"
+[ "$CODE" = 404 ] && ok "session: an anonymous caller gets 404 for it" ||
+	fail "session: an anonymous caller gets 404 for it" "$CODE $(cat out.body)"
+
 NOADM=$($JWT sign rsa.pem RS256 r1 "{\"iss\":\"$ISS\",\"aud\":\"mcpg-test\",\"sub\":\"bob\",\"exp\":\"\$now+300\",\"groups\":[\"dev\"]}")
 S2=$(session "Authorization: Bearer $NOADM")
 post "Authorization: Bearer $NOADM" "$LIST" "$S2"
