@@ -15,6 +15,7 @@
 #include "image_write.h"
 #include "mcpg_config.h"
 #include "node.h"
+#include "rules.h"
 #include "token.h"
 
 static struct mcc_loc
@@ -23,40 +24,6 @@ loc_of(const struct mcc_config *cfg, const char *path)
 	const struct mcc_node *n = mcc_node_at(cfg->tree, path);
 
 	return n ? n->loc : MCC_NOLOC;
-}
-
-/* `file` relative to the directory of the config file that set it. */
-static const char *
-relative_to(struct mcc_loc loc, const char *file)
-{
-	const char *slash;
-
-	if (file[0] == '/' || !loc.file || !(slash = strrchr(loc.file, '/')))
-		return file;
-	return mcc_printf("%.*s/%s", (int)(slash - loc.file), loc.file, file);
-}
-
-static char *
-slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	long n;
-
-	if (!f)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && n <= (16 << 20) &&
-	    fseek(f, 0, SEEK_SET) == 0) {
-		buf = mcc_alloc((size_t)n + 1);
-		if (fread(buf, 1, (size_t)n, f) != (size_t)n)
-			buf = NULL;
-		else
-			*len = (size_t)n;
-	}
-	fclose(f);
-	if (!buf && !errno)
-		errno = EIO;
-	return buf;
 }
 
 int
@@ -73,9 +40,9 @@ mcc_access_embed(struct mcc_config *cfg, struct mcc_diag *d)
 	if (kf) {
 		const char *key = "governance.access.jwks.keys_file";
 		struct mcc_loc loc = loc_of(cfg, key);
-		const char *p = relative_to(loc, kf);
+		const char *p = mcc_config_relative(loc, kf);
 		size_t len = 0;
-		char *text = slurp(p, &len);
+		char *text = mcc_read_small_file(p, &len);
 
 		/* The rules have checked the set; this copies what they read. */
 		if (!text)
@@ -88,7 +55,7 @@ mcc_access_embed(struct mcc_config *cfg, struct mcc_diag *d)
 	if (at) {
 		const char *key = "governance.access.api_tokens.file";
 		struct mcc_loc loc = loc_of(cfg, key);
-		const char *p = relative_to(loc, mcpg_api_tokens_file(img, at));
+		const char *p = mcc_config_relative(loc, mcpg_api_tokens_file(img, at));
 		struct mcc_token *t;
 		size_t n;
 
