@@ -497,24 +497,22 @@ ident_header(void *ctx, const char *name)
 
 /*
  * A credential was presented and refused (or its issuer's keys are not
- * loaded yet): 401 with WWW-Authenticate, or 503.  Never a downgrade to
- * anonymous.  The audit record of the failure and the failed-auth limiter
- * hook in here (issue 5 items 5 and 6).
+ * loaded yet, or the failed-auth limiter said wait): 401 with
+ * WWW-Authenticate, 503 or 429.  Never a downgrade to anonymous.  The audit
+ * ledger and the limiter see failures through mcpg_auth_hooks (identity.h).
  */
 static void
-auth_refused(struct req *r, const struct mcpg_auth_result *res)
+auth_refused(struct req *r, const struct sockaddr *peer, const struct mcpg_auth_result *res)
 {
-	/* audit hook: mcpg_audit_auth_failure(r->rt, r->rid, peer, res) */
+	if (res->outcome != MCPG_AUTH_LIMITED && mcpg_auth_hooks.auth_failed)
+		mcpg_auth_hooks.auth_failed(r->rt, r->rid, peer, header(r->conn, "X-Forwarded-For"),
+					    res);
 	mcpg_log(MCPG_LOG_INFO, r->rid, "authentication failed", "reason", MCPG_LF_STR,
 		 res->reason, "credential", MCPG_LF_STR, res->kind, "provider", MCPG_LF_STR,
 		 res->provider, NULL);
 	r->auth_error = res->reason;
-	if (res->outcome == MCPG_AUTH_UNAVAILABLE) {
-		r->retry_after = 1;
-		set_early(r, 503, -32000, res->reason);
-	} else {
-		set_early(r, 401, -32000, res->reason);
-	}
+	r->retry_after = res->retry_after;
+	set_early(r, res->status, res->status == 429 ? MCPG_RPC_LIMITED : -32000, res->reason);
 }
 
 /* Checks that need only the headers, in the order of reference/mcpg.md 5.3. */
@@ -537,8 +535,8 @@ check_mcp_headers(struct req *r)
 		mcpg_identity_authenticate(r->rt, ident_header, c, ci ? ci->client_addr : NULL,
 					   &r->ident, &res);
 		r->have_ident = 1;
-		if (res.outcome == MCPG_AUTH_INVALID || res.outcome == MCPG_AUTH_UNAVAILABLE) {
-			auth_refused(r, &res);
+		if (res.outcome != MCPG_AUTH_NONE && res.outcome != MCPG_AUTH_OK) {
+			auth_refused(r, ci ? ci->client_addr : NULL, &res);
 			return;
 		}
 	}

@@ -44,6 +44,8 @@ struct mcpg_ident {
 
 static atomic_ullong ident_serial;
 
+struct mcpg_auth_hooks mcpg_auth_hooks;
+
 /* ------------------------------------------------------------------------
  * Principals
  */
@@ -381,6 +383,7 @@ fail(struct mcpg_auth_result *res, int status, const char *why)
 {
 	res->outcome = status == 503 ? MCPG_AUTH_UNAVAILABLE : MCPG_AUTH_INVALID;
 	res->status = status;
+	res->retry_after = status == 503;
 	res->reason = why;
 }
 
@@ -571,6 +574,13 @@ mcpg_identity_authenticate(const struct mcpg_rt *rt, mcpg_header_fn *hdr, void *
 	if (!len) {
 		res->kind = "unknown";
 		fail(res, 401, "empty token");
+		return;
+	}
+	if (mcpg_auth_hooks.auth_gate &&
+	    (res->retry_after = mcpg_auth_hooks.auth_gate(rt, peer, hdr(ctx, "x-forwarded-for")))) {
+		res->outcome = MCPG_AUTH_LIMITED;
+		res->status = 429;
+		res->reason = "too many failed authentication attempts";
 		return;
 	}
 	for (size_t i = 0; i < len; i++)

@@ -49,11 +49,13 @@ enum mcpg_auth_outcome {
 	MCPG_AUTH_OK,
 	MCPG_AUTH_INVALID,
 	MCPG_AUTH_UNAVAILABLE,
+	MCPG_AUTH_LIMITED, /* the auth_gate hook refused to look at the credential */
 };
 
 struct mcpg_auth_result {
 	enum mcpg_auth_outcome outcome;
-	int status;           /* HTTP status for INVALID (401) and UNAVAILABLE (503) */
+	int status;           /* HTTP status for INVALID (401), UNAVAILABLE (503), LIMITED (429) */
+	int retry_after;      /* seconds, with 503 and 429 */
 	const char *reason;   /* static text, why it failed */
 	const char *provider; /* "jwks", the OIDC issuer, "api_token"; NULL when unknown */
 	const char *kind;     /* "jwt" or "api_token"; NULL for NONE */
@@ -61,6 +63,26 @@ struct mcpg_auth_result {
 
 /* Reads one request header (case-insensitive name); NULL when absent. */
 typedef const char *mcpg_header_fn(void *ctx, const char *name);
+
+/*
+ * Hooks for the audit ledger and the failed-authentication limiter (issue
+ * 5, items 5 and 6), set once at start by their owners; NULL members do
+ * nothing.
+ *
+ *   auth_gate    called when a credential is presented, before it is looked
+ *                at: seconds the client must wait (the request is answered
+ *                429 with Retry-After, MCPG_AUTH_LIMITED), or 0 to go on.
+ *                `xff` is the X-Forwarded-For header or NULL.
+ *   auth_failed  called by http.c once per refused credential (INVALID or
+ *                UNAVAILABLE), before the answer is sent.
+ */
+struct mcpg_auth_hooks {
+	int (*auth_gate)(const struct mcpg_rt *rt, const struct sockaddr *peer, const char *xff);
+	void (*auth_failed)(const struct mcpg_rt *rt, const char *rid, const struct sockaddr *peer,
+			    const char *xff, const struct mcpg_auth_result *res);
+};
+
+extern struct mcpg_auth_hooks mcpg_auth_hooks;
 
 /*
  * Authenticate a request from `peer`: fills `id` (always usable: anonymous
