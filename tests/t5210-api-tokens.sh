@@ -28,6 +28,10 @@ grep -q "$(echo "$h1" | cut -c1-12) .* active  ci$" list.out && grep -q ' never 
 expect_rc "token remove: an unknown name is exit 1" 1 "$MCPGC" token remove --file tokens.yaml nosuch
 expect_rc "token: a bad --expiry is a usage error" 2 "$MCPGC" token add --file tokens.yaml --expiry 3m
 expect_rc "token: no file named is a usage error" 2 "$MCPGC" token list
+printf 'governance:\n  access:\n    api_tokens:\n      file: tokens.yaml\n' > cfg-only.yaml
+"$MCPGC" token list --config cfg-only.yaml > list2.out 2>&1 && cmp -s list.out list2.out &&
+	ok "token list --config: the file named by the config, relative to it" ||
+	fail "token list --config: the file named by the config, relative to it" "$(cat list2.out)"
 
 # ---------------------------------------------------------------------------
 # The gateway
@@ -38,6 +42,8 @@ cat > t.yaml << EOF
 gateway:
   server:
     bind_address: "127.0.0.1:$PORT"
+    anonymous_rate_limit_per_min: 1
+    anonymous_rate_limit_burst: 2
 cluster:
   kind: single_node
 governance:
@@ -101,6 +107,15 @@ use "token: the second token too" "$T2"
 refused "token: an unknown token is 401" "bm9wZS1ub3BlLW5vcGUtbm9wZS1ub3BlLW5vcGUtbm9wZT0="
 refused "token: a token one character off is 401" "$(echo "$T1" | sed 's/.$/A/; s/AA$/AB/')"
 
+# The anonymous limiter (burst 2, 1 a minute) holds back callers below verified only.
+for i in 1 2 3; do
+	CODE=$(curl -s -m 10 -o /dev/null -w '%{http_code}' -X POST -H "$J" -H "$A" -d "$INIT" "$U")
+done
+a3=$CODE
+for i in 1 2 3 4 5; do post "$T2" "$INIT"; done
+[ "$a3" = 429 ] && [ "$CODE" = 200 ] && ok "limits: the anonymous limiter stops anonymous callers, not token holders" ||
+	fail "limits: the anonymous limiter stops anonymous callers, not token holders" "anonymous $a3, token $CODE"
+
 # Revocation: remove, rebuild, rename into place; the reload applies it.
 "$MCPGC" token remove --file tokens.yaml ci 2> rm.err && ! grep -q "$h1" tokens.yaml &&
 	ok "token remove: by note" || fail "token remove: by note" "$(cat rm.err tokens.yaml)"
@@ -133,6 +148,6 @@ grep -q 'tokens.yaml:3:11: error: token .a.: .hash. must be 64' bad.out &&
 	fail "check: token file errors are reported at their place in the file" "$(cat bad.out)"
 rm tokens.yaml
 "$MCPGC" check t.yaml > miss.out 2>&1
-grep -q 't.yaml:9:13: error: .governance.access.api_tokens.file.: cannot read' miss.out &&
+grep -q 't.yaml:11:13: error: .governance.access.api_tokens.file.: cannot read' miss.out &&
 	ok "check: a missing token file is an error at the key" ||
 	fail "check: a missing token file is an error at the key" "$(cat miss.out)"
