@@ -84,7 +84,8 @@ EOF
 
 # The gateway first, the IdPs later: /ready waits for both key sets.
 "$MCPG" --image "$PWD/live.img" 2> mcpg.log &
-PIDS="$PIDS $!"
+MPID=$!
+PIDS="$PIDS $MPID"
 n=100
 while [ "$(curl -s -o /dev/null -w '%{http_code}' -m 1 "http://127.0.0.1:$PORT/health")" != 200 ] && [ $n -gt 0 ]; do
 	sleep 0.02; n=$((n - 1))
@@ -212,3 +213,12 @@ case $? in
 	;;
 *) skip "SDK client --bearer" "Node 22 and the SDK are not installable: $NODE_WHY" ;;
 esac
+
+# SIGTERM with the key fetcher running: a clean exit 0 (no sanitizer report).
+kill -TERM "$MPID"
+n=250
+while kill -0 "$MPID" 2> /dev/null && [ $n -gt 0 ]; do sleep 0.02; n=$((n - 1)); done
+wait "$MPID"
+rc=$?
+[ "$rc" = 0 ] && ! grep -q 'Sanitizer\|runtime error' mcpg.log && ok "SIGTERM: exits 0 with the key fetcher stopped" ||
+	fail "SIGTERM: exits 0 with the key fetcher stopped" "exit $rc" "$(grep -A5 'Sanitizer\|runtime error' mcpg.log | head -20)"
