@@ -331,10 +331,16 @@ mcpg_jwks_put(struct mcpg_jwks_src *s)
 	free(s);
 }
 
+/*
+ * Whether the set may still be used: max_staleness counts from when the
+ * next refresh was due (and had its timeout to finish), so 0 means "only
+ * while refreshes succeed", not "never".
+ */
 static int
 fresh(const struct mcpg_jwks_src *s, int64_t now_ms)
 {
-	return s->last_ok_ms && now_ms - s->last_ok_ms <= s->cfg.max_stale_ms;
+	return s->last_ok_ms && now_ms - s->last_ok_ms <= s->cfg.refresh_ms + s->cfg.timeout_ms +
+								 s->cfg.max_stale_ms;
 }
 
 struct mcpg_keyset *

@@ -9,7 +9,8 @@
  * every second until it succeeds), afterwards every refresh interval, and
  * at most once more per interval when a token names a kid the set lacks
  * (mcpg_jwks_kick).  Requests never wait for the network: they use the last
- * good set, for up to max_staleness after the last successful fetch.
+ * good set, for up to max_staleness after the refresh that failed was due
+ * (last success + refresh interval + fetch timeout).
  */
 #ifndef MCPG_JWKS_H
 #define MCPG_JWKS_H

@@ -39,15 +39,17 @@ class H(BaseHTTPRequestHandler):
         pass
 ThreadingHTTPServer(("127.0.0.1", port), H).serve_forever()
 EOF
-mkdir idp1 idp2
+mkdir idp1 idp2 idp3
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out a.pem 2> /dev/null &&
 	openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out b.pem 2> /dev/null &&
 	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out e.pem ||
 	{ fail "openssl makes the test keys"; exit 0; }
 echo "{\"keys\":[$($JWT jwk a.pem a RS256)]}" > idp1/keys.json
 echo "{\"keys\":[$($JWT jwk e.pem e ES256)]}" > idp2/keys.json
-P1=$(free_port) P2=$(free_port)
-I1=http://127.0.0.1:$P1 I2=http://127.0.0.1:$P2
+HSECRET=this-is-a-shared-hmac-secret-of-40-bytes
+echo "{\"keys\":[{\"kty\":\"oct\",\"kid\":\"h\",\"alg\":\"HS256\",\"k\":\"$(printf %s "$HSECRET" | base64 -w0 | tr '+/' '-_' | tr -d =)\"}]}" > idp3/keys.json
+P1=$(free_port) P2=$(free_port) P3=$(free_port)
+I1=http://127.0.0.1:$P1 I2=http://127.0.0.1:$P2 I3=http://127.0.0.1:$P3
 
 PORT=$(free_port)
 U=http://127.0.0.1:$PORT/mcp
@@ -70,6 +72,9 @@ governance:
           audiences: [mcpg, other]
           verification: {kind: oidc_jwks, allowed_algs: [ES256], refresh_interval_secs: 1,
                          max_staleness_secs: 3}
+        - issuer: "$I3"
+          audiences: [mcpg]
+          verification: {kind: oidc_jwks, allowed_algs: [HS256, RS256], allow_hmac: true}
   audit:
     enabled: false
 mcp:
@@ -112,12 +117,13 @@ post "$TA"
 
 python3 idp.py idp1 "$P1" & PIDS="$PIDS $!"
 python3 idp.py idp2 "$P2" & PIDS="$PIDS $!"
+python3 idp.py idp3 "$P3" & PIDS="$PIDS $!"
 n=250
 while [ "$(curl -s -o /dev/null -w '%{http_code}' -m 1 "http://127.0.0.1:$PORT/ready")" != 200 ] && [ $n -gt 0 ]; do
 	sleep 0.02; n=$((n - 1))
 done
-[ $n -gt 0 ] && ok "ready: 200 once both key sets are loaded" ||
-	{ fail "ready: 200 once both key sets are loaded" "$(tail -5 mcpg.log)"; exit 0; }
+[ $n -gt 0 ] && ok "ready: 200 once every provider's key set is loaded" ||
+	{ fail "ready: 200 once every provider's key set is loaded" "$(tail -5 mcpg.log)"; exit 0; }
 
 post "$TA"
 [ "$CODE" = 200 ] && ok "provider 1: RS256 token verifies (discovery from the issuer)" ||
@@ -128,6 +134,12 @@ post "$TE"
 post "$($JWT sign e.pem ES256 a "$(claims "$I1")")"
 [ "$CODE" = 401 ] && ok "provider choice by iss: provider 2's key cannot sign for provider 1" ||
 	fail "provider choice by iss: provider 2's key cannot sign for provider 1" "$CODE"
+post "$($JWT sign "$HSECRET" HS256 h "$(claims "$I3")")"
+[ "$CODE" = 200 ] && ok "provider 3: HS256 with allow_hmac and a published oct key" ||
+	fail "provider 3: HS256 with allow_hmac and a published oct key" "$CODE $(cat out.body)"
+post "$($JWT sign a.pem RS256 h "$(claims "$I3")")"
+[ "$CODE" = 401 ] && ok "provider 3: the oct key does not verify RS256 though RS256 is allowed" ||
+	fail "provider 3: the oct key does not verify RS256 though RS256 is allowed" "$CODE"
 post "$($JWT sign a.pem RS256 a "$(claims http://127.0.0.1:1)")"
 [ "$CODE" = 401 ] && grep -q 'unknown issuer' out.body && ok "unknown issuer: 401" ||
 	fail "unknown issuer: 401" "$CODE $(cat out.body)"
@@ -155,7 +167,8 @@ sleep 0.5
 [ $(($(jwks_fetches) - before)) = 1 ] && ok "rotation: unknown kids cause one refetch per refresh interval" ||
 	fail "rotation: unknown kids cause one refetch per refresh interval" "$(($(jwks_fetches) - before)) fetches"
 
-# Staleness at provider 2: it goes down; its last set serves for 3 s, then 401.
+# Staleness at provider 2: it goes down; its last set serves until refresh (1 s) +
+# timeout (2 s) + max_staleness (3 s) after the last good fetch, then 401.
 touch idp2/down
 post "$TE"
 [ "$CODE" = 200 ] && ok "provider down: the last good key set is still served" ||
@@ -180,7 +193,7 @@ done
 [ "$CODE" = 200 ] && ok "provider back: its tokens verify again" || fail "provider back: its tokens verify again" "$CODE"
 
 # governance.access.jwks.url: the same fetcher for a plain key set URL.
-sed -e '/oidc_oauth:/,/max_staleness_secs: 3}/d' -e "s|^  access:|  access:\\
+sed -e '/oidc_oauth:/,/allow_hmac: true}/d' -e "s|^  access:|  access:\\
     jwks: {url: \"$I1/jwks\", issuer: \"$I1\", audience: mcpg}|" o.yaml > u.yaml
 if "$MCPGC" build u.yaml -o next.img > ubuild.out 2>&1 && mv next.img live.img; then
 	n=200
