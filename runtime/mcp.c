@@ -12,13 +12,13 @@
  * which also evicts idle sessions.
  */
 #include "mcp.h"
+#include "identity.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "identity.h"
 #include "jsonw.h"
 #include "log.h"
 #include "metrics.h"
