@@ -16,6 +16,8 @@
  *                      Bearer error="invalid_token"; never a downgrade
  *   keys not loaded    MCPG_AUTH_UNAVAILABLE: HTTP 503 (an OIDC provider
  *                      whose first key set has not arrived yet)
+ *   held back          MCPG_AUTH_LIMITED: HTTP 429, when the auth_gate hook
+ *                      (failed-auth limiter) says the client must wait
  *
  * With no identity source configured, credentials are not looked at.
  *
