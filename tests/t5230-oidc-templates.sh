@@ -1,8 +1,9 @@
-# t5230 - the templates that use OIDC (production-single-redis and
-# multi-tenant) boot to /ready 200 with a local discovery stand-in, a local
+# t5230 - the templates with identity sources.  The OIDC ones
+# (production-single-redis and multi-tenant) boot to /ready 200 with a local discovery stand-in, a local
 # redis-server and an override layer that keeps everything on 127.0.0.1;
 # multi-tenant's group-gated admin tool and its per-tenant session cap work
 # on verified identities (429 for the tenant over the cap, not for another).
+# air-gapped boots with the fixtures' key set and token file compiled in.
 . "$TOP/tests/lib.sh"
 
 PIDS=
@@ -134,4 +135,50 @@ if boot multi-tenant "$P" http; then
 	post "$U" "$(tok acme3 '[]')" "$INIT"
 	[ "$CODE" = 200 ] && ok "multi-tenant: a different tenant still gets a session" ||
 		fail "multi-tenant: a different tenant still gets a session" "$CODE"
+fi
+
+# air-gapped: the pre-staged key set and token file (tests/config-fixtures)
+# compiled into the image; a JWT and an API token both call the default-floor tool.
+P=$(free_port)
+FIX=$TOP/tests/config-fixtures
+cat > air.port.yaml << EOF2
+gateway:
+  server:
+    bind_address: "127.0.0.1:$P"
+observability:
+  metrics:
+    sinks:
+      - kind: dev.mcpg.observability.prometheus
+        config: {path: /metrics, bind: "127.0.0.1:$(free_port)"}
+EOF2
+if "$MCPGC" build "$TOP/templates/air-gapped.yaml" "$FIX/air-gapped.local.yaml" air.port.yaml -o air.img > air.build 2>&1; then
+	"$MCPG" --image "$PWD/air.img" 2> air.log &
+	PIDS="$PIDS $!"
+	n=250
+	while [ "$(curl -s -o /dev/null -w '%{http_code}' -m 1 "http://127.0.0.1:$P/ready")" != 200 ] && [ $n -gt 0 ]; do
+		sleep 0.02; n=$((n - 1))
+	done
+	[ $n -gt 0 ] && ok "air-gapped: boots with the fixtures' key set and tokens compiled in" ||
+		fail "air-gapped: boots with the fixtures' key set and tokens compiled in" "$(tail -5 air.log mcpg-gateway.log 2> /dev/null)"
+	U=http://127.0.0.1:$P/mcp
+	CALL='{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"dev.mock.echo","arguments":{}}}'
+	# callwith ID TOKEN
+	callwith() {
+		post "$U" "$2" "$INIT"
+		s=$(tr -d '\r' < out.hdr | sed -n 's/^[Mm]cp-[Ss]ession-[Ii]d: //p')
+		post "$U" "$2" '{"jsonrpc":"2.0","method":"notifications/initialized"}' "$s"
+		post "$U" "$2" "$CALL" "$s"
+		[ "$CODE" = 200 ] && grep -q 'air-gapped' out.body && ok "$1" || fail "$1" "$CODE $(cat out.body)"
+	}
+	callwith "air-gapped: an RS256 JWT from the pre-staged key set calls the tool" \
+		"$($JWT sign "$FIX/jwks-test-rs256.key.pem" RS256 test-rs256 \
+			'{"iss":"https://idp.internal","aud":"mcpg-gateway","sub":"ops","exp":"$now+300"}')"
+	post "$U" "$($JWT sign "$FIX/jwks-test-es256.key.pem" ES256 test-es256 \
+		'{"iss":"https://idp.internal","aud":"mcpg-gateway","sub":"ops","exp":"$now+300"}')" "$INIT"
+	[ "$CODE" = 401 ] && ok "air-gapped: allowed_algs is RS256 by default, so the set's ES256 key is refused" ||
+		fail "air-gapped: allowed_algs is RS256 by default, so the set's ES256 key is refused" "$CODE"
+	callwith "air-gapped: the fixtures' live API token calls the tool" \
+		"$(sed -n 's/^token-1735689600 //p' "$FIX/tokens.txt")"
+else
+	fail "air-gapped: builds with the fixtures layer" "$(cat air.build)"
 fi
