@@ -1,6 +1,7 @@
 # t5230 - the templates with identity sources.  The OIDC ones
-# (production-single-redis and multi-tenant) boot to /ready 200 with a local discovery stand-in, a local
-# redis-server and an override layer that keeps everything on 127.0.0.1;
+# (production-single-redis and multi-tenant) boot to /ready 200 with a local
+# discovery stand-in, a local redis-server and an override layer that keeps
+# everything on 127.0.0.1;
 # multi-tenant's group-gated admin tool and its per-tenant session cap work
 # on verified identities (429 for the tenant over the cap, not for another).
 # air-gapped boots with the fixtures' key set and token file compiled in.
