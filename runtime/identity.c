@@ -470,13 +470,7 @@ auth_jwt(const struct mcpg_rt *rt, const char *tok, size_t len, struct mcpg_iden
 		fail(res, 401, mcpg_jwt_status_text(jst));
 		goto out;
 	}
-	{
-		int64_t exp = (int64_t)json_integer_value(json_object_get(t.claims, "exp"));
-
-		if (json_is_real(json_object_get(t.claims, "exp")))
-			exp = (int64_t)json_real_value(json_object_get(t.claims, "exp"));
-		p = principal_from_claims(&rt->img, src, t.claims, exp + src->skew, &why);
-	}
+	p = principal_from_claims(&rt->img, src, t.claims, mcpg_jwt_exp(&t) + src->skew, &why);
 	if (!p) {
 		fail(res, 401, why);
 		goto out;

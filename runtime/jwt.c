@@ -523,11 +523,15 @@ num_claim(const json_t *claims, const char *name, int64_t *v)
 {
 	const json_t *j = json_object_get(claims, name);
 
+	/* Beyond 2^53 (JSON's exact integers) a date is nonsense, and exp + skew could overflow. */
+	const int64_t lim = (int64_t)1 << 53;
+
 	if (!j)
 		return 0;
-	if (json_is_integer(j))
+	if (json_is_integer(j) && json_integer_value(j) > -lim && json_integer_value(j) < lim)
 		*v = (int64_t)json_integer_value(j);
-	else if (json_is_real(j) && json_real_value(j) > -9e15 && json_real_value(j) < 9e15)
+	else if (json_is_real(j) && json_real_value(j) > -(double)lim &&
+		 json_real_value(j) < (double)lim)
 		*v = (int64_t)json_real_value(j);
 	else
 		return -1;
@@ -572,4 +576,12 @@ mcpg_jwt_check_claims(const struct mcpg_jwt *t, const char *iss, const char *con
 			return MCPG_JWT_BAD_AUDIENCE;
 	}
 	return MCPG_JWT_OK;
+}
+
+int64_t
+mcpg_jwt_exp(const struct mcpg_jwt *t)
+{
+	int64_t exp = 0;
+
+	return num_claim(t->claims, "exp", &exp) == 1 ? exp : 0;
 }

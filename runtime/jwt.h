@@ -110,6 +110,9 @@ enum mcpg_jwt_status mcpg_jwt_check_claims(const struct mcpg_jwt *t, const char 
 					   const char *const *auds, size_t naud, int64_t now,
 					   int64_t skew);
 
+/* The token's exp (call after mcpg_jwt_check_claims() passed), else 0. */
+int64_t mcpg_jwt_exp(const struct mcpg_jwt *t);
+
 /* Strict base64url (no padding): decoded bytes into `out` (room for len*3/4+3), or -1. */
 long mcpg_b64url_decode(const char *s, size_t len, unsigned char *out);
 

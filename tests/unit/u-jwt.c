@@ -210,6 +210,11 @@ claim_checks(void)
 	CHECK(claims("{\"exp\":1000.5}", NULL, NULL, 900) == MCPG_JWT_OK);
 	CHECK(claims("{\"exp\":\"1000\"}", NULL, NULL, 900) == MCPG_JWT_MALFORMED);
 	CHECK(claims("{\"sub\":\"a\"}", NULL, NULL, 900) == MCPG_JWT_NO_EXP);
+	/* exp + skew must not overflow (UBSan would abort the gateway). */
+	CHECK(claims("{\"exp\":9223372036854775807}", NULL, NULL, 900) == MCPG_JWT_MALFORMED);
+	CHECK(claims("{\"exp\":9000,\"nbf\":-9223372036854775807}", NULL, NULL, 900) ==
+	      MCPG_JWT_MALFORMED);
+	CHECK(claims("{\"exp\":1e300}", NULL, NULL, 900) == MCPG_JWT_MALFORMED);
 	CHECK(claims("{\"exp\":9000,\"nbf\":1000}", NULL, NULL, 941) == MCPG_JWT_OK);
 	CHECK(claims("{\"exp\":9000,\"nbf\":1000}", NULL, NULL, 939) == MCPG_JWT_NOT_YET_VALID);
 	CHECK(claims("{\"exp\":9000,\"iss\":\"a\"}", "a", NULL, 900) == MCPG_JWT_OK);
