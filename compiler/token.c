@@ -285,7 +285,10 @@ parse_expiry(const char *s)
 	if (!strcmp(s, "never"))
 		return 0;
 	v = strtoll(s, &end, 10);
-	if (v <= 0 || end == s || end[0] == '\0' || end[1] != '\0')
+	/* At most 100 years in any unit, so the product cannot overflow. */
+	if (v <= 0 || v > 876600 || end == s || end[0] == '\0' || end[1] != '\0')
+		return -1;
+	if ((*end == 'd' && v > 36525) || (*end == 'w' && v > 5218) || (*end == 'y' && v > 100))
 		return -1;
 	switch (*end) {
 	case 'h':
