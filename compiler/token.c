@@ -407,7 +407,7 @@ token_cmd(int argc, char **argv, struct mcc_diag *d)
 			return token_usage();
 		ttl = parse_expiry(expiry);
 		if (ttl < 0) {
-			fprintf(stderr, "mcpgc: token: --expiry '%s' is not Nh, Nd, Nw, Ny or never\n",
+			fprintf(stderr, "mcpgc: token: --expiry '%s' is not Nh, Nd, Nw or Ny (up to 100 years) or never\n",
 				expiry);
 			return 2;
 		}
