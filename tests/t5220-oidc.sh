@@ -4,7 +4,8 @@
 # provider by iss, key rotation (a new kid verifies after the one refetch it
 # triggers; tokens of the removed key stop), at most one extra fetch per
 # refresh interval however many unknown kids arrive, stale key sets refused
-# after max_staleness_secs, and the SDK client with --bearer.
+# after max_staleness_secs, and the SDK client with --bearer.  The
+# providers are tests/idp.py.
 . "$TOP/tests/lib.sh"
 . "$TOP/tests/conformance/node.sh"
 
@@ -12,33 +13,6 @@ PIDS=
 trap 'for p in $PIDS; do kill -KILL "$p" 2> /dev/null; done' EXIT INT TERM
 JWT="python3 $TOP/tests/jwt.py"
 
-# The stand-in IdP: serves DIR/keys.json; 500s while DIR/down exists; logs paths.
-cat > idp.py << 'EOF'
-import json, os, sys
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-d, port = sys.argv[1], int(sys.argv[2])
-class H(BaseHTTPRequestHandler):
-    def do_GET(self):
-        with open(os.path.join(d, "fetches.log"), "a") as f:
-            f.write(self.path + "\n")
-        base = "http://127.0.0.1:%d" % port
-        if os.path.exists(os.path.join(d, "down")):
-            self.send_response(500); self.end_headers(); return
-        if self.path == "/.well-known/openid-configuration":
-            body = json.dumps({"issuer": base, "jwks_uri": base + "/jwks"}).encode()
-        elif self.path == "/jwks":
-            body = open(os.path.join(d, "keys.json"), "rb").read()
-        else:
-            self.send_response(404); self.end_headers(); return
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-    def log_message(self, *a):
-        pass
-ThreadingHTTPServer(("127.0.0.1", port), H).serve_forever()
-EOF
 mkdir idp1 idp2 idp3
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out a.pem 2> /dev/null &&
 	openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out b.pem 2> /dev/null &&
@@ -115,9 +89,9 @@ post "$TA"
 	ok "token before the keys arrive: 503 with Retry-After, not 401, not anonymous" ||
 	fail "token before the keys arrive: 503 with Retry-After, not 401, not anonymous" "$CODE $(cat out.body)"
 
-python3 idp.py idp1 "$P1" & PIDS="$PIDS $!"
-python3 idp.py idp2 "$P2" & PIDS="$PIDS $!"
-python3 idp.py idp3 "$P3" & PIDS="$PIDS $!"
+python3 "$TOP/tests/idp.py" idp1 "$P1" & PIDS="$PIDS $!"
+python3 "$TOP/tests/idp.py" idp2 "$P2" & PIDS="$PIDS $!"
+python3 "$TOP/tests/idp.py" idp3 "$P3" & PIDS="$PIDS $!"
 n=250
 while [ "$(curl -s -o /dev/null -w '%{http_code}' -m 1 "http://127.0.0.1:$PORT/ready")" != 200 ] && [ $n -gt 0 ]; do
 	sleep 0.02; n=$((n - 1))

@@ -13,36 +13,15 @@ JWT="python3 $TOP/tests/jwt.py"
 
 command -v redis-server > /dev/null || { skip "OIDC templates" "redis-server is not installed"; exit 0; }
 
-# Discovery and JWKS stand-in.
-cat > idp.py << 'EOF'
-import json, sys
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-port, keys = int(sys.argv[1]), open(sys.argv[2], "rb").read()
-class H(BaseHTTPRequestHandler):
-    def do_GET(self):
-        base = "http://127.0.0.1:%d" % port
-        if self.path == "/.well-known/openid-configuration":
-            body = json.dumps({"issuer": base, "jwks_uri": base + "/keys"}).encode()
-        elif self.path == "/keys":
-            body = keys
-        else:
-            self.send_response(404); self.end_headers(); return
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-    def log_message(self, *a):
-        pass
-ThreadingHTTPServer(("127.0.0.1", port), H).serve_forever()
-EOF
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out k.pem 2> /dev/null &&
 	openssl req -x509 -newkey rsa:2048 -nodes -keyout tls.key -out tls.crt -days 1 \
 		-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 2> /dev/null ||
 	{ fail "openssl makes the keys"; exit 0; }
-echo "{\"keys\":[$($JWT jwk k.pem k1 RS256)]}" > keys.json
+mkdir idp
+echo "{\"keys\":[$($JWT jwk k.pem k1 RS256)]}" > idp/keys.json
 IP=$(free_port)
 ISS=http://127.0.0.1:$IP
-python3 idp.py "$IP" keys.json & PIDS="$PIDS $!"
+python3 "$TOP/tests/idp.py" idp "$IP" & PIDS="$PIDS $!"
 RP=$(free_port)
 redis-server --port "$RP" --bind 127.0.0.1 --save '' --appendonly no --requirepass pw > redis.log 2>&1 &
 PIDS="$PIDS $!"
