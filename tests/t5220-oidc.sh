@@ -39,7 +39,7 @@ governance:
       providers:
         - issuer: "$I1"
           audiences: [mcpg]
-          verification: {kind: oidc_jwks, allowed_algs: [RS256], refresh_interval_secs: 30}
+          verification: {kind: oidc_jwks, allowed_algs: [RS256], refresh_interval_secs: 300}
           claim_mappings: {group_claim_paths: [groups]}
         - issuer: "$I2"
           discovery_uri: "$I2/.well-known/openid-configuration"
@@ -125,7 +125,7 @@ jwks_fetches() { grep -c '^/jwks$' idp1/fetches.log; }
 before=$(jwks_fetches)
 echo "{\"keys\":[$($JWT jwk b.pem b RS256)]}" > idp1/keys.json
 TB=$($JWT sign b.pem RS256 b "$(claims "$I1")")
-n=60
+n=200
 while [ $n -gt 0 ]; do
 	post "$TB"
 	[ "$CODE" = 200 ] && break
