@@ -218,10 +218,8 @@ grep -q 'Internal\|"status":500' mcpg.log && fail "no 500 in the log" "$(grep -m
 # keys_json (inline) compiles and verifies the same tokens.
 sed -e "s|keys_file: keys.json|keys_json: '$(cat keys.json.away)'|" base.yaml > inline.yaml
 if "$MCPGC" build inline.yaml -o live.img.new > build2.out 2>&1 && mv live.img.new live.img; then
-	n=100
-	while [ $n -gt 0 ]; do
-		post "$AUTH" "$INIT"
-		[ "$CODE" = 200 ] && grep -q '"generation":2' < /dev/null; curl -s "http://127.0.0.1:$PORT/ready" | grep -q '"generation":2' && break
+	n=200
+	while ! curl -s "http://127.0.0.1:$PORT/ready" | grep -q '"generation":2' && [ $n -gt 0 ]; do
 		sleep 0.05; n=$((n - 1))
 	done
 	post "$AUTH" "$INIT"
