@@ -240,10 +240,10 @@ main(int argc, char **argv)
 		mcpg_log(MCPG_LOG_WARN, NULL, "drain budget spent; cancelling what is left",
 			 "inflight", MCPG_LF_I64, (int64_t)mcpg_http_inflight(), NULL);
 	mcpg_http_stop();
-	mcpg_jwks_shutdown(); /* no key fetch running while the process exits */
 	mcpg_log(MCPG_LOG_INFO, NULL, "stopped", NULL);
 	rt = mcpg_rt_publish(NULL);
 	mcpg_rt_release(rt);
+	mcpg_jwks_shutdown(); /* no key fetch running while the process exits */
 	mcpg_log_close();
 	cleanup_tmp();
 	return 0;
