@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "access.h"
 #include "image_write.h"
 #include "merge.h"
 #include "rules.h"
@@ -66,7 +67,8 @@ mcc_compile(struct mcc_config *cfg, const struct mcpg_schema *s,
 			  verr.msg);
 		return -1;
 	}
-	if (!(vflags & MCC_V_NO_RULES) && mcc_rules_run(&cfg->view, cfg->tree, vflags, d))
+	if (!(vflags & MCC_V_NO_RULES) &&
+	    (mcc_rules_run(&cfg->view, cfg->tree, vflags, d) || mcc_access_embed(cfg, d)))
 		return -1;
 	return 0;
 }

@@ -33,7 +33,7 @@ struct raw_section {
 };
 
 struct mcc_image {
-	struct buf strs, data, ipol, tmpl, segs, expr, code, toks;
+	struct buf strs, data, ipol, tmpl, segs, expr, code, toks, keys;
 	uint32_t *str_slots;    /* strrefs, 0 = empty slot */
 	size_t str_nslots, str_used;
 	struct raw_section *raw;
@@ -135,6 +135,7 @@ mcc_image_free(struct mcc_image *img)
 	buf_release(&img->expr);
 	buf_release(&img->code);
 	buf_release(&img->toks);
+	buf_release(&img->keys);
 	for (size_t i = 0; i < img->raw_nr; i++)
 		buf_release(&img->raw[i].b);
 	free(img->raw);
@@ -347,9 +348,27 @@ mcc_image_add_code(struct mcc_image *img, const void *code, size_t len)
 }
 
 uint32_t
-mcc_image_add_tok(struct mcc_image *img, const unsigned char hash[MCPG_IMG_TOK_SIZE])
+mcc_image_add_tok(struct mcc_image *img, const struct mcpg_img_tok *tok)
 {
-	return add_entry(img, &img->toks, hash, MCPG_IMG_TOK_SIZE);
+	unsigned char e[MCPG_IMG_TOK_SIZE];
+
+	/* Field by field, little-endian, so the bytes do not depend on the host. */
+	memcpy(e, tok->hash, 32);
+	mcpg_put_le64(e + 32, (uint64_t)tok->expires_at);
+	mcpg_put_le32(e + 40, tok->id);
+	mcpg_put_le32(e + 44, tok->note);
+	return add_entry(img, &img->toks, e, MCPG_IMG_TOK_SIZE);
+}
+
+int
+mcc_image_set_keys(struct mcc_image *img, const char *text, size_t len)
+{
+	if (img->keys.len || memchr(text, 0, len)) {
+		set_error(img, "the key set is set twice or holds a NUL byte");
+		return -1;
+	}
+	buf_add(img, &img->keys, text, len);
+	return img->error ? -1 : 0;
 }
 
 uint32_t
@@ -372,6 +391,8 @@ mcc_image_count(const struct mcc_image *img, enum mcpg_section_id id)
 		return (uint32_t)img->code.len;
 	case MCPG_SEC_TOKS:
 		return (uint32_t)(img->toks.len / MCPG_IMG_TOK_SIZE);
+	case MCPG_SEC_KEYS:
+		return (uint32_t)img->keys.len;
 	}
 	return 0;
 }
@@ -446,6 +467,7 @@ mcc_image_serialize(struct mcc_image *img, uint64_t schema_hash,
 		{ MCPG_SEC_EXPR, offsetof(struct mcc_image, expr) },
 		{ MCPG_SEC_CODE, offsetof(struct mcc_image, code) },
 		{ MCPG_SEC_TOKS, offsetof(struct mcc_image, toks) },
+		{ MCPG_SEC_KEYS, offsetof(struct mcc_image, keys) },
 	};
 	struct placed sec[MCPG_IMG_MAX_SECTIONS];
 	uint32_t n = 0;

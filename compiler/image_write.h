@@ -69,12 +69,15 @@ uint32_t mcc_image_add_expr(struct mcc_image *img, uint32_t src, uint32_t key,
 			    uint32_t code_off, uint32_t code_len);
 /* Append bytecode to CODE; returns its byte offset (code_off above). */
 uint32_t mcc_image_add_code(struct mcc_image *img, const void *code, size_t len);
-/* Append one API token digest to TOKS. */
-uint32_t mcc_image_add_tok(struct mcc_image *img, const unsigned char hash[MCPG_IMG_TOK_SIZE]);
+/* Append one API token to TOKS (the caller appends them sorted by hash). */
+uint32_t mcc_image_add_tok(struct mcc_image *img, const struct mcpg_img_tok *tok);
+
+/* Set KEYS to `len` bytes of JWK Set text (no NUL); once.  0, or -1 (sticky error). */
+int mcc_image_set_keys(struct mcc_image *img, const char *text, size_t len);
 
 /*
  * Entries in a section so far: IPOL, TMPL, SEGS, EXPR, TOKS count entries;
- * STRS, DATA and CODE count bytes.
+ * STRS, DATA, CODE and KEYS count bytes.
  */
 uint32_t mcc_image_count(const struct mcc_image *img, enum mcpg_section_id id);
 

@@ -37,6 +37,7 @@
 #include "image.h"
 #include "image_write.h"
 #include "rules.h"
+#include "token.h"
 #include "validate.h"
 
 #define EXIT_INVALID 1
@@ -50,6 +51,7 @@ static const char usage_text[] =
 	"       mcpgc explain [FILE...] KEY\n"
 	"       mcpgc schema  [--json-schema]\n"
 	"       mcpgc gen     -o DIR [SCHEMA]\n"
+	"       mcpgc token   add|list|remove [--file F | --config C] [--note N] [--expiry E] [ID]\n"
 	"       mcpgc --help | --version\n";
 
 static const char help_text[] =
@@ -64,6 +66,7 @@ static const char help_text[] =
 	"  explain   show a key's effective value, where each layer set it, and its doc\n"
 	"  schema    print the config schema (or its JSON Schema)\n"
 	"  gen       generate generated/ from the schema (make regen)\n"
+	"  token     add (mint, print once, store the hash), list or remove API tokens\n"
 	"\n"
 	"FILE... default to $MCPG_CONFIG, a ':'-separated list, left to right;\n"
 	"later layers override earlier ones key by key.\n"
@@ -515,6 +518,8 @@ main(int argc, char **argv)
 		rc = cmd_schema(argc - 1, argv + 1);
 	} else if (!strcmp(argv[1], "gen")) {
 		rc = cmd_gen(argc - 1, argv + 1);
+	} else if (!strcmp(argv[1], "token")) {
+		rc = mcc_token_main(argc - 2, argv + 2);
 	} else {
 		rc = usage_error("unknown command '%s'", argv[1]);
 	}

@@ -734,8 +734,8 @@ out:
  * The whole of file `path`, or NULL with errno set.  Small files only:
  * a key set of more than a few MiB is a mistake.
  */
-static char *
-read_file(const char *path, size_t *len)
+char *
+mcc_read_small_file(const char *path, size_t *len)
 {
 	FILE *f = fopen(path, "rb");
 	size_t alloc = 4096, n = 0;
@@ -773,8 +773,8 @@ read_file(const char *path, size_t *len)
 }
 
 /* `file` relative to the directory of the config file that set it. */
-static const char *
-config_relative(struct mcc_loc loc, const char *file)
+const char *
+mcc_config_relative(struct mcc_loc loc, const char *file)
 {
 	const char *slash;
 
@@ -796,9 +796,9 @@ jwks_keys_usable(struct rule_ctx *c)
 		check_key_set(c, JWKS ".keys_json", "the key set", json, strlen(json), j);
 	if ((file = mcpg_jwks_keys_file(c->img, j))) {
 		const char *key = JWKS ".keys_file";
-		const char *p = config_relative(rule_loc(c, key), file);
+		const char *p = mcc_config_relative(rule_loc(c, key), file);
 		size_t len = 0;
-		char *buf = read_file(p, &len);
+		char *buf = mcc_read_small_file(p, &len);
 
 		if (!buf)
 			mcc_error(c->d, rule_loc(c, key), "'%s': cannot read '%s': %s", key, p,

@@ -41,4 +41,12 @@ const char *mcc_rule_name(size_t i);
  */
 const char *mcc_config_summary(const struct mcpg_image *img);
 
+/*
+ * A file mcpgc compiles in (keys_file, api_tokens.file): the whole of
+ * `path` (arena memory, at most 16 MiB), or NULL with errno set; and a
+ * path relative to the directory of the config file that set it (`loc`).
+ */
+char *mcc_read_small_file(const char *path, size_t *len);
+const char *mcc_config_relative(struct mcc_loc loc, const char *file);
+
 #endif /* MCC_RULES_H */

@@ -106,6 +106,7 @@ mcpg_authz_identify(const struct mcpg_rt *rt, const struct sockaddr *peer,
 {
 	memset(&id->view, 0, sizeof(id->view));
 	id->subject[0] = '\0';
+	id->principal = NULL;
 	id->view.trust_level = MCPG_TRUST_UNAUTHENTICATED;
 	id->view.auth_provider = "anonymous";
 	id->view.subject_id = id->subject;

@@ -21,9 +21,13 @@
 
 #define MCPG_SUBJECT_MAX 256
 
+struct mcpg_principal;
+
 struct mcpg_identity {
 	struct mcpg_identity_view view;
 	char subject[MCPG_SUBJECT_MAX];
+	/* A verified caller's claims (identity.h), which `view` points into; NULL otherwise. */
+	struct mcpg_principal *principal;
 };
 
 /*

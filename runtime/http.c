@@ -44,6 +44,7 @@
 
 #include "fed.h"
 #include "format.h"
+#include "identity.h"
 #include "jsonw.h"
 #include "log.h"
 #include "mcp.h"
@@ -76,6 +77,9 @@ struct req {
 	struct strbuf body;
 	struct strbuf out;
 	struct mcpg_job *job;
+	struct mcpg_identity ident; /* who is calling (identity.h); MCP route only */
+	int have_ident;
+	const char *auth_error;     /* with a 401: error_description */
 };
 
 struct mcpg_stream {
@@ -255,11 +259,19 @@ answer(struct req *r, int status, const char *ctype, const char *body, size_t le
 		MHD_add_response_header(resp, "Mcp-Session-Id", session_id);
 	if (version_header)
 		MHD_add_response_header(resp, "MCP-Protocol-Version", MCPG_PV_LATEST);
-	if (status == 429 && r->retry_after) {
+	if ((status == 429 || status == 503) && r->retry_after) {
 		char ra[16];
 
 		snprintf(ra, sizeof(ra), "%d", r->retry_after);
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, ra);
+	}
+	if (status == 401) {
+		char wa[160];
+
+		/* RFC 6750 3: the description is static text without quotes. */
+		snprintf(wa, sizeof(wa), "Bearer error=\"invalid_token\", error_description=\"%s\"",
+			 r->auth_error ? r->auth_error : "invalid token");
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, wa);
 	}
 	if (status == 405)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW,
@@ -480,6 +492,32 @@ set_early(struct req *r, int status, int code, const char *msg)
 	r->early_msg = msg;
 }
 
+static const char *
+ident_header(void *ctx, const char *name)
+{
+	return header(ctx, name);
+}
+
+/*
+ * A credential was presented and refused (or its issuer's keys are not
+ * loaded yet, or the failed-auth limiter said wait): 401 with
+ * WWW-Authenticate, 503 or 429.  Never a downgrade to anonymous.  The audit
+ * ledger and the limiter see failures through mcpg_auth_hooks (identity.h).
+ */
+static void
+auth_refused(struct req *r, const struct sockaddr *peer, const struct mcpg_auth_result *res)
+{
+	if (res->outcome != MCPG_AUTH_LIMITED && mcpg_auth_hooks.auth_failed)
+		mcpg_auth_hooks.auth_failed(r->rt, r->rid, peer, header(r->conn, "X-Forwarded-For"),
+					    res);
+	mcpg_log(MCPG_LOG_INFO, r->rid, "authentication failed", "reason", MCPG_LF_STR,
+		 res->reason, "credential", MCPG_LF_STR, res->kind, "provider", MCPG_LF_STR,
+		 res->provider, NULL);
+	r->auth_error = res->reason;
+	r->retry_after = res->retry_after;
+	set_early(r, res->status, res->status == 429 ? MCPG_RPC_LIMITED : -32000, res->reason);
+}
+
 /* Checks that need only the headers, in the order of reference/mcpg.md 5.3. */
 static void
 check_mcp_headers(struct req *r)
@@ -492,8 +530,21 @@ check_mcp_headers(struct req *r)
 		set_early(r, 405, 0, NULL);
 		return;
 	}
-	if (r->hm == MCPG_HM_POST && r->rt->cfg->gateway.server.anonymous_rate_limit_per_min) {
-		/* Everyone is below verified until identity sources exist (issue 5). */
+	{
+		const union MHD_ConnectionInfo *ci =
+			MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		struct mcpg_auth_result res;
+
+		mcpg_identity_authenticate(r->rt, ident_header, c, ci ? ci->client_addr : NULL,
+					   &r->ident, &res);
+		r->have_ident = 1;
+		if (res.outcome != MCPG_AUTH_NONE && res.outcome != MCPG_AUTH_OK) {
+			auth_refused(r, ci ? ci->client_addr : NULL, &res);
+			return;
+		}
+	}
+	if (r->hm == MCPG_HM_POST && r->rt->cfg->gateway.server.anonymous_rate_limit_per_min &&
+	    r->ident.view.trust_level < MCPG_TRUST_VERIFIED) {
 		const union MHD_ConnectionInfo *ci =
 			MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 
@@ -568,6 +619,7 @@ fill_mcp_req(struct req *r, struct mcpg_mcp_req *in)
 		ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 		in->peer = ci ? ci->client_addr : NULL;
 	}
+	in->ident = r->have_ident ? &r->ident : NULL;
 	in->sse = r->sse;
 	in->body = r->body.buf;
 	in->body_len = r->body.len;
@@ -935,7 +987,8 @@ serve_health(struct req *r)
 static enum MHD_Result
 serve_ready(struct req *r)
 {
-	int ok = atomic_load(&ready) && !atomic_load(&draining);
+	/* Also not ready until every OIDC provider / JWKS url has a key set. */
+	int ok = atomic_load(&ready) && !atomic_load(&draining) && mcpg_identity_ready(r->rt);
 
 	strbuf_reset(&r->out);
 	strbuf_addf(&r->out, "{\"status\":\"%s\",\"image\":{\"sha256\":\"%s\"},"
@@ -1098,6 +1151,8 @@ completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 		mcpg_job_detach(r->job);
 		r->job = NULL;
 	}
+	if (r->have_ident)
+		mcpg_identity_release(&r->ident);
 	mcpg_rt_release(r->rt);
 	r->rt = NULL;
 	atomic_fetch_sub(&inflight, 1);

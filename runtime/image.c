@@ -13,7 +13,7 @@
  *   4. the SHA-256 digest;
  *   5. the string pool, walked once into a bitmap of entry starts, so each
  *      strref is checked in O(1);
- *   6. SEGS, IPOL, TMPL, EXPR and TOKS;
+ *   6. SEGS, IPOL, TMPL, EXPR, TOKS and KEYS;
  *   7. DATA, from the root record, walking the schema's descriptor tables.
  *
  * Offsets in the file are untrusted, so every bounds check has the
@@ -391,8 +391,12 @@ take_section(struct vctx *v, const struct row *r, uint64_t row_off)
 		img->code_len = n;
 		break;
 	case MCPG_SEC_TOKS:
-		img->toks = p;
+		img->toks = (const struct mcpg_img_tok *)(const void *)p;
 		img->toks_nr = n / esize;
+		break;
+	case MCPG_SEC_KEYS:
+		img->keys = (const char *)p;
+		img->keys_len = n;
 		break;
 	}
 	return 0;
@@ -664,6 +668,26 @@ check_tables(struct vctx *v)
 					    mcpg_expr_strerror(rc));
 		}
 	}
+	/* Sorted, so the runtime's binary search finds every token. */
+	for (uint32_t i = 0; i < img->toks_nr; i++) {
+		const struct mcpg_img_tok *t = &img->toks[i];
+
+		e = (const unsigned char *)t;
+		if (i && memcmp(img->toks[i - 1].hash, t->hash, sizeof(t->hash)) >= 0)
+			return fail(v, MCPG_VERR_TOK_ORDER, file_off(v, e),
+				    "TOKS entry %" PRIu32 " does not sort after entry %" PRIu32,
+				    i, i - 1);
+		if (!is_pool_ref(v, mcpg_le32(e + 40)))
+			return fail(v, MCPG_VERR_STRREF, file_off(v, e + 40),
+				    "TOKS entry %" PRIu32 ": id 0x%" PRIx32, i, mcpg_le32(e + 40));
+		if (mcpg_le32(e + 44) && !is_pool_ref(v, mcpg_le32(e + 44)))
+			return fail(v, MCPG_VERR_STRREF, file_off(v, e + 44),
+				    "TOKS entry %" PRIu32 ": note 0x%" PRIx32, i,
+				    mcpg_le32(e + 44));
+	}
+	if (img->keys && memchr(img->keys, 0, img->keys_len))
+		return fail0(v, MCPG_VERR_KEYS_NUL,
+			     file_off(v, memchr(img->keys, 0, img->keys_len)));
 	return 0;
 }
 

@@ -70,7 +70,9 @@
 	X(SET_MASK, "set bit for a field that is not optional")                \
 	X(WORK, "records exceed the records section (shared or overlapping)")  \
 	X(DEPTH, "records nested too deeply")                                  \
-	X(CODE, "malformed expression bytecode")
+	X(CODE, "malformed expression bytecode")                               \
+	X(TOK_ORDER, "API tokens not sorted by digest")                        \
+	X(KEYS_NUL, "NUL byte inside the key set")
 
 enum mcpg_verify_code {
 #define X(name, text) MCPG_VERR_##name,
@@ -128,8 +130,10 @@ struct mcpg_image {
 	uint32_t expr_nr;
 	const unsigned char *code; /* CODE: bytes */
 	uint32_t code_len;
-	const unsigned char *toks; /* TOKS: toks_nr entries of MCPG_IMG_TOK_SIZE */
+	const struct mcpg_img_tok *toks; /* TOKS: sorted by hash */
 	uint32_t toks_nr;
+	const char *keys;          /* KEYS: JWK Set text (not NUL-terminated), or NULL */
+	uint32_t keys_len;
 
 	/*
 	 * Resolved ${env.*} strings, ipol_nr entries, filled at boot by the

@@ -81,7 +81,11 @@
  * SEGS: template segments, an array of struct mcpg_img_seg.
  * EXPR: compiled allow_if expressions, an array of struct mcpg_img_expr.
  * CODE: expression bytecode, referenced by EXPR entries.
- * TOKS: an array of MCPG_IMG_TOK_SIZE-byte SHA-256 digests of API tokens.
+ * TOKS: API tokens (governance.access.api_tokens.file), an array of struct
+ *       mcpg_img_tok sorted by digest, strictly ascending (no duplicates), so
+ *       the runtime finds a token by binary search.
+ * KEYS: the static JWK Set read from governance.access.jwks.keys_file, as
+ *       the JSON text of the file (no NUL); the runtime parses it at load.
  *
  * In IPOL, TMPL and SEGS every strref is a pool strref (bit 31 clear); the
  * src of IPOL/TMPL/EXPR and the str of a segment are never 0.  IPOL segments
@@ -111,8 +115,8 @@
 #define MCPG_STRREF_IPOL 0x80000000u
 /* DATA ref of the root record. */
 #define MCPG_IMG_ROOT_REF 8
-/* Size of one TOKS entry (a SHA-256 digest). */
-#define MCPG_IMG_TOK_SIZE 32
+/* Size of one TOKS entry (struct mcpg_img_tok). */
+#define MCPG_IMG_TOK_SIZE 48
 
 /* Header field offsets (see the table above). */
 #define MCPG_HDR_MAGIC 0
@@ -138,7 +142,8 @@
 	X(SEGS, 5, "template segments")                        \
 	X(EXPR, 6, "allow_if expressions")                     \
 	X(CODE, 7, "expression bytecode")                      \
-	X(TOKS, 8, "API token hashes")
+	X(TOKS, 8, "API token hashes")                        \
+	X(KEYS, 9, "static JWK Set")
 
 enum mcpg_section_id {
 #define X(name, id, desc) MCPG_SEC_##name = id,
@@ -186,6 +191,14 @@ struct mcpg_img_expr {
 	uint32_t key;      /* strref: dotted key path */
 	uint32_t code_off; /* byte offset into CODE */
 	uint32_t code_len; /* bytes of bytecode */
+};
+
+/* TOKS entry: one API token.  48 bytes. */
+struct mcpg_img_tok {
+	unsigned char hash[32]; /* SHA-256 of the token text */
+	int64_t expires_at;     /* Unix seconds; 0 = never */
+	uint32_t id;            /* strref: the token id (the caller's subject); never 0 */
+	uint32_t note;          /* strref: the annotation; 0 = none */
 };
 
 /*

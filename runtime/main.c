@@ -25,6 +25,7 @@
 
 #include "fed.h"
 #include "http.h"
+#include "jwks.h"
 #include "log.h"
 #include "mcp.h"
 #include "pool.h"
@@ -245,6 +246,7 @@ main(int argc, char **argv)
 	mcpg_log(MCPG_LOG_INFO, NULL, "stopped", NULL);
 	rt = mcpg_rt_publish(NULL);
 	mcpg_rt_release(rt);
+	mcpg_jwks_shutdown(); /* no key fetch running while the process exits */
 	mcpg_log_close();
 	cleanup_tmp();
 	return 0;

@@ -12,6 +12,7 @@
  * which also evicts idle sessions.
  */
 #include "mcp.h"
+#include "identity.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -212,6 +213,7 @@ do_initialize(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg_mcp
 			  limited ? "too many sessions for this tenant" : "out of memory", NULL);
 		return;
 	}
+	s->owned = mcpg_identity_owner(ident, s->owner);
 	memcpy(out->session_id, s->id, sizeof(out->session_id));
 	out->status = 200;
 	msg_begin(o, out->sse);
@@ -323,6 +325,7 @@ job_free(struct mcpg_job *job)
 		mcpg_session_touch(job->sess);
 		mcpg_session_put(job->sess);
 	}
+	mcpg_identity_release(&job->ident);
 	mcpg_rt_release(job->rt);
 	pthread_mutex_destroy(&job->lock);
 	free(job);
@@ -770,8 +773,7 @@ start_call_fwd(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg_mc
 	job->vars = vars;
 	atomic_fetch_add(&rt->refs, 1);
 	job->rt = rt;
-	job->ident = *ident;
-	job->ident.view.subject_id = job->ident.subject;
+	mcpg_identity_copy(&job->ident, ident);
 	job->sess = s;
 	atomic_fetch_add(&s->refs, 1);
 	atomic_fetch_add(&s->busy, 1);
@@ -1275,6 +1277,23 @@ dispatch(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg_mcp_resp
 	}
 }
 
+/*
+ * The session the request names, when its caller may use it: a session a
+ * verified caller started answers only to that caller (anyone else gets
+ * 404, as for an unknown id).  A reference for the caller, or NULL.
+ */
+static struct mcpg_session *
+session_for(const struct mcpg_mcp_req *in)
+{
+	struct mcpg_session *s = mcpg_session_get(in->session_id);
+
+	if (s && !mcpg_identity_owns(s->owner, s->owned, in->ident)) {
+		mcpg_session_put(s);
+		return NULL;
+	}
+	return s;
+}
+
 void
 mcpg_mcp_post(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg_mcp_resp *out)
 {
@@ -1337,7 +1356,11 @@ mcpg_mcp_post(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg_mcp
 	out->method = method ? static_method(method) : "response";
 	mcpg_metrics_mcp(out->method);
 	is_note = !idv;
-	mcpg_authz_identify(rt, in->peer, in->subject, &ident);
+	if (in->ident)
+		ident = *in->ident; /* http.c holds the principal reference for the request */
+	else
+		mcpg_authz_identify(rt, in->peer, in->subject, &ident);
+	ident.view.subject_id = ident.subject;
 
 	if (method && !strcmp(method, "initialize") && !is_note) {
 		do_initialize(rt, in, out, idj.buf, params, &ident);
@@ -1347,7 +1370,7 @@ mcpg_mcp_post(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg_mcp
 		mcpg_mcp_error(out, 400, MCPG_RPC_INVALID_REQUEST, "missing Mcp-Session-Id header");
 		goto out;
 	}
-	s = mcpg_session_get(in->session_id);
+	s = session_for(in);
 	if (!s) {
 		mcpg_mcp_error(out, 404, MCPG_RPC_SESSION_NOT_FOUND, "session not found");
 		goto out;
@@ -1388,7 +1411,7 @@ mcpg_mcp_delete(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg_m
 		mcpg_mcp_error(out, 400, MCPG_RPC_INVALID_REQUEST, "missing Mcp-Session-Id header");
 		return;
 	}
-	s = mcpg_session_get(in->session_id);
+	s = session_for(in);
 	if (!s) {
 		mcpg_mcp_error(out, 404, MCPG_RPC_SESSION_NOT_FOUND, "session not found");
 		return;
@@ -1429,7 +1452,7 @@ mcpg_mcp_get(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg_mcp_
 			return NULL;
 		}
 	}
-	s = mcpg_session_get(in->session_id);
+	s = session_for(in);
 	if (!s) {
 		mcpg_mcp_error(out, 404, MCPG_RPC_SESSION_NOT_FOUND, "session not found");
 		return NULL;

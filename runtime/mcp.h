@@ -58,6 +58,7 @@ struct mcpg_mcp_req {
 	const char *subject;          /* x-mcpg-subject-id, or NULL */
 	const char *last_event_id;    /* Last-Event-ID (GET), or NULL */
 	const struct sockaddr *peer;  /* may be NULL */
+	const struct mcpg_identity *ident; /* authenticated by http.c, or NULL: derive from subject/peer */
 	int sse;                      /* the client lists text/event-stream in Accept */
 	const char *body;
 	size_t body_len;

@@ -27,6 +27,7 @@
 
 #include "backend.h"
 #include "format.h"
+#include "identity.h"
 #include "jsonw.h"
 #include "schema_desc.h"
 
@@ -563,6 +564,7 @@ rt_free(struct mcpg_rt *rt)
 		mcpg_backend_mock_cache_free(rt->bindings[i].mock_cache);
 	free(rt->bindings);
 	free(rt->by_name);
+	mcpg_identity_free(rt);
 	mcpg_image_close(&rt->img);
 	free(rt);
 }
@@ -598,6 +600,8 @@ mcpg_rt_load(const char *path, char *err, size_t errlen)
 		goto fail;
 	check_rules(&L);
 	if (L.failed)
+		goto fail;
+	if (mcpg_identity_load(rt, err, errlen) < 0)
 		goto fail;
 	return rt;
 fail:

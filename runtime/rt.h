@@ -72,6 +72,8 @@ struct mcpg_rt {
 	int lists_init;
 	pthread_mutex_t lists_lock;
 	char *lists_text;
+	/* Identity sources: key sets, remote key sources (identity.c). */
+	struct mcpg_ident *ident;
 };
 
 /*

@@ -65,6 +65,8 @@ struct mcpg_session {
 	char id[MCPG_SESSION_ID_LEN + 1];
 	char version[11];          /* negotiated protocol version */
 	char *tenant;              /* tenant key (malloc'd), "" shared bucket */
+	int owned;                 /* started by a verified caller: only they may use it */
+	unsigned char owner[32];   /* mcpg_identity_owner() of that caller */
 	struct mcpg_job *jobs;     /* lock: calls in flight, linked by the job */
 	struct mcpg_stream *streams; /* lock: open GET streams, linked by the stream */
 	int nstreams;              /* lock */

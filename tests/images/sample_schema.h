@@ -181,7 +181,7 @@ enum { TAG_MOCK = 1, TAG_HTTP = 2, TAG_STDIN = 3 };
 
 /* (true || false) && true as bytecode: TRUE FALSE OR TRUE AND (runtime/expr.h) */
 static const unsigned char sample_code[5] = { 0x01, 0x02, 0x08, 0x01, 0x07 };
-static const unsigned char sample_tok[MCPG_IMG_TOK_SIZE] = { 0xaa, 0xbb, [31] = 0xcc };
+static const unsigned char sample_tok[32] = { 0xaa, 0xbb, [31] = 0xcc };
 
 static uint32_t
 sample_str(struct mcc_image *img, const char *s)
@@ -302,7 +302,13 @@ sample_build(struct mcc_image *img)
 	mcc_image_put8(img, root + R_DEBUG, 1);
 	mcc_image_put8(img, root + R_COLOR, 2);
 
-	mcc_image_add_tok(img, sample_tok);
+	{
+		struct mcpg_img_tok tok = { .expires_at = 0 };
+
+		memcpy(tok.hash, sample_tok, sizeof(tok.hash));
+		tok.id = mcc_image_cstr(img, "token-1");
+		mcc_image_add_tok(img, &tok);
+	}
 }
 
 #endif /* MCPG_TEST_SAMPLE_SCHEMA_H */

@@ -256,7 +256,7 @@ roundtrip(void)
 	CHECK(!memcmp(img.digest, s.buf + MCPG_HDR_DIGEST, 32));
 	CHECK(img.ipol_nr == 1 && img.tmpl_nr == 2 && img.segs_nr == 4);
 	CHECK(img.expr_nr == 1 && img.code_len == 5 && img.toks_nr == 1);
-	CHECK(!memcmp(img.toks, sample_tok, 32));
+	CHECK(!memcmp(img.toks[0].hash, sample_tok, 32));
 	CHECK(s.len % 8 == 0);
 	CHECK(mcpg_le32(s.buf + MCPG_HDR_SECTION_COUNT) == 8);
 
@@ -432,9 +432,10 @@ allowed_codes(size_t i, int bit)
 	if (i < 128)
 		return BIT(RESERVED);
 	switch ((i - 128) % MCPG_IMG_SECTION_ENTRY_SIZE / 4) {
-	case 0: /* id: another known id may also have the wrong entry size */
+	case 0: /* id: another known id may also have the wrong entry size, or take
+		 * any size (TOKS 8 -> KEYS 9), leaving only the digest */
 		return BIT(SECTION_DUPLICATE) | BIT(SECTION_UNKNOWN) | BIT(SECTION_SIZE) |
-		       BIT(SECTION_MISSING);
+		       BIT(SECTION_MISSING) | BIT(DIGEST);
 	case 1: /* flags: "required" on a known section changes nothing but the digest */
 		return (i - 128) % 4 == 0 && bit == 0 ? BIT(DIGEST) : BIT(SECTION_FLAGS);
 	default: /* offset, size */
