@@ -265,12 +265,15 @@ answer(struct req *r, int status, const char *ctype, const char *body, size_t le
 		snprintf(ra, sizeof(ra), "%d", r->retry_after);
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, ra);
 	}
-	if (status == 401) {
+	if (status == 401 && !r->auth_error) {
+		/* No credentials were presented (RFC 6750 3.1): no error code. */
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"mcpg\"");
+	} else if (status == 401) {
 		char wa[160];
 
 		/* RFC 6750 3: the description is static text without quotes. */
 		snprintf(wa, sizeof(wa), "Bearer error=\"invalid_token\", error_description=\"%s\"",
-			 r->auth_error ? r->auth_error : "invalid token");
+			 r->auth_error);
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, wa);
 	}
 	if (status == 405)

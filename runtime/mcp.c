@@ -868,6 +868,31 @@ fed_lookup(struct mcpg_rt *rt, const char *name, enum mcpg_binding_kind kind,
 	return it;
 }
 
+/*
+ * A caller below verified named a binding it may not use, or none at all,
+ * and the gateway has identity sources: HTTP 401 with WWW-Authenticate, so
+ * the client knows that authenticating may help (MCP authorization).  The
+ * answer is the same whether the name exists, so it reveals no names.  A
+ * verified caller, or a gateway without identity sources, gets "unknown".
+ * Returns 1 when it answered.
+ */
+static int
+auth_required(const struct mcpg_rt *rt, const struct mcpg_identity *ident,
+	      struct mcpg_mcp_resp *out, const char *idj)
+{
+	const struct mcpg_access *a = &rt->cfg->governance.access;
+
+	if (ident->view.trust_level >= MCPG_TRUST_VERIFIED ||
+	    (!a->jwks && !a->oidc_oauth && !a->api_tokens))
+		return 0;
+	out->status = 401;
+	out->sse = 0;
+	out->auth_required = 1;
+	error_msg(out->body, idj, -32000,
+		  "Authentication required: present a bearer token for this request", NULL);
+	return 1;
+}
+
 static void
 do_tools_call(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg_mcp_resp *out,
 	      struct mcpg_session *s, json_t *req, const char *idj, json_t *params,
@@ -891,7 +916,8 @@ do_tools_call(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg_mcp
 		} else if (it) {
 			start_fed(rt, in, out, s, req, idj, cat, it, "tools/call", params, ident);
 		} else {
-			rpc_errorf(out, idj, MCPG_RPC_BAD_PARAMS, "Unknown tool: %s", name);
+			if (!auth_required(rt, ident, out, idj))
+				rpc_errorf(out, idj, MCPG_RPC_BAD_PARAMS, "Unknown tool: %s", name);
 			return;
 		}
 		mcpg_fed_release(cat);
@@ -1024,7 +1050,8 @@ do_resources_read(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg
 	}
 	if (fed_read(rt, in, out, s, req, idj, params, ident, "resources/read", uri))
 		return;
-	rpc_errorf(out, idj, MCPG_RPC_RESOURCE_NOT_FOUND, "Resource not found: %s", uri);
+	if (!auth_required(rt, ident, out, idj))
+		rpc_errorf(out, idj, MCPG_RPC_RESOURCE_NOT_FOUND, "Resource not found: %s", uri);
 }
 
 /* ------------------------------------------------------------------------
@@ -1080,7 +1107,8 @@ do_prompts_get(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg_mc
 			mcpg_fed_release(cat);
 			return;
 		}
-		rpc_errorf(out, idj, MCPG_RPC_BAD_PARAMS, "Unknown prompt: %s", name);
+		if (!auth_required(rt, ident, out, idj))
+			rpc_errorf(out, idj, MCPG_RPC_BAD_PARAMS, "Unknown prompt: %s", name);
 		return;
 	}
 	if (args && !json_is_object(args)) {

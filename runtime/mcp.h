@@ -115,6 +115,7 @@ struct mcpg_mcp_resp {
 	struct strbuf *body;   /* the caller's buffer, appended to */
 	char session_id[MCPG_SESSION_ID_LEN + 1]; /* non-empty: send Mcp-Session-Id */
 	int version_header;    /* send MCP-Protocol-Version: latest (on a version error) */
+	int auth_required;     /* a 401 for a caller without credentials: WWW-Authenticate: Bearer */
 	const char *method;    /* the JSON-RPC method (static text), for metrics/logs */
 	struct mcpg_job *job;  /* not NULL: the answer comes later (see above) */
 	uint64_t stream;       /* mcpg_mcp_get: the SSE stream to resume (0: the GET stream) */

@@ -166,10 +166,20 @@ S0=$(session "")
 post "" "$LIST" "$S0"
 grep -q '"name":"open"' out.body && ! grep -q '"name":"secure"' out.body &&
 	ok "anonymous: verified-only tools are not listed" || fail "anonymous: verified-only tools are not listed" "$(cat out.body)"
+# 401 with a bare Bearer challenge (no token: no error code, RFC 6750 3.1),
+# the same for a name that does not exist, so names do not leak.
 post "" "$(call secure)" "$S0"
-[ "$CODE" = 200 ] && grep -q '"code":-32602' out.body && ! grep -q '"secure":true' out.body &&
+[ "$CODE" = 401 ] && grep -q '"code":-32000' out.body && ! grep -q '"secure":true' out.body &&
+	grep -qi '^WWW-Authenticate: Bearer realm="mcpg"' out.hdr &&
 	ok "attack: missing token on a verified-only binding is refused" ||
-	fail "attack: missing token on a verified-only binding is refused" "$CODE $(cat out.body)"
+	fail "attack: missing token on a verified-only binding is refused" "$CODE $(cat out.hdr out.body)"
+cp out.body secure.body
+post "" "$(call no_such_tool)" "$S0"
+sed 's/"id":[^,]*,//' secure.body > a.noid
+sed 's/"id":[^,]*,//' out.body > b.noid
+[ "$CODE" = 401 ] && cmp -s a.noid b.noid &&
+	ok "anonymous: an unknown name gets the same 401 (names do not leak)" ||
+	fail "anonymous: an unknown name gets the same 401 (names do not leak)" "$CODE $(cat out.body secure.body)"
 
 # refused ID AUTH: the token is refused with 401 on initialize and on a call.
 refused() {
