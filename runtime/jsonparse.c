@@ -158,13 +158,14 @@ string(struct jp *p, const char **out, size_t *outlen, int *nul)
 {
 	const unsigned char *s = p->s;
 	size_t i = p->i + 1, start = i, n = 0;
-	int escaped = 0;
+	int escaped = 0; /* from the first backslash on, the text is decoded into p->buf */
 
 	*nul = 0;
 	for (;;) {
-		unsigned c;
+		size_t run = i;
+		unsigned c, cp;
 
-		/* The common run: printable ASCII. */
+		/* The common run: printable ASCII, then maybe one UTF-8 sequence. */
 		while (i < p->len && s[i] >= 0x20 && s[i] < 0x80 && s[i] != '"' && s[i] != '\\')
 			i++;
 		if (i >= p->len) {
@@ -173,6 +174,24 @@ string(struct jp *p, const char **out, size_t *outlen, int *nul)
 			return -1;
 		}
 		c = s[i];
+		if (c >= 0x80) {
+			size_t k = mcc_utf8_seq(s, i, p->len, &cp);
+
+			if (!k) {
+				p->i = i;
+				fail(p, "invalid UTF-8 in string at byte %zu", i);
+				return -1;
+			}
+			i += k;
+		}
+		if (escaped && i > run) {
+			if (scratch(p, n + (i - run)) < 0)
+				return -1;
+			memcpy(p->buf + n, s + run, i - run);
+			n += i - run;
+		}
+		if (c >= 0x80)
+			continue;
 		if (c == '"')
 			break;
 		if (c < 0x20) {
@@ -180,71 +199,13 @@ string(struct jp *p, const char **out, size_t *outlen, int *nul)
 			fail_here(p, "control character in string");
 			return -1;
 		}
-		if (c >= 0x80) {
-			unsigned cp;
-			size_t k = mcc_utf8_seq(s, i, p->len, &cp);
-
-			if (!k) {
-				p->i = i;
-				fail(p, "invalid UTF-8 in string at byte %zu", i);
-				return -1;
-			}
-			i += k;
-			continue;
-		}
-		/* A backslash: from here on the string is decoded into p->buf. */
+		/* A backslash. */
 		if (!escaped) {
 			escaped = 1;
 			n = i - start;
 			if (scratch(p, n + 16) < 0)
 				return -1;
 			memcpy(p->buf, s + start, n);
-		}
-		break;
-	}
-	if (!escaped) {
-		*out = (const char *)s + start;
-		*outlen = i - start;
-		p->i = i + 1;
-		return 0;
-	}
-	/* Slow path: decode from the first backslash, at i. */
-	while (i < p->len) {
-		unsigned c = s[i];
-
-		if (c == '"') {
-			*out = p->buf;
-			*outlen = n;
-			p->i = i + 1;
-			return 0;
-		}
-		if (c < 0x20) {
-			p->i = i;
-			fail_here(p, "control character in string");
-			return -1;
-		}
-		if (c >= 0x80) {
-			unsigned cp;
-			size_t k = mcc_utf8_seq(s, i, p->len, &cp);
-
-			if (!k) {
-				p->i = i;
-				fail(p, "invalid UTF-8 in string at byte %zu", i);
-				return -1;
-			}
-			if (scratch(p, n + k) < 0)
-				return -1;
-			memcpy(p->buf + n, s + i, k);
-			n += k;
-			i += k;
-			continue;
-		}
-		if (c != '\\') {
-			if (scratch(p, n + 1) < 0)
-				return -1;
-			p->buf[n++] = (char)c;
-			i++;
-			continue;
 		}
 		if (i + 1 >= p->len) {
 			p->i = i + 1;
@@ -253,7 +214,7 @@ string(struct jp *p, const char **out, size_t *outlen, int *nul)
 		}
 		c = s[i + 1];
 		if (c == 'u') {
-			unsigned cp, lo;
+			unsigned lo;
 
 			if (i + 6 > p->len || hex4(s + i + 2, &cp) < 0) {
 				p->i = i;
@@ -300,9 +261,10 @@ string(struct jp *p, const char **out, size_t *outlen, int *nul)
 		p->buf[n++] = (char)c;
 		i += 2;
 	}
-	p->i = i;
-	fail_here(p, "unterminated string");
-	return -1;
+	*out = escaped ? p->buf : (const char *)s + start;
+	*outlen = escaped ? n : i - start;
+	p->i = i + 1;
+	return 0;
 }
 
 static json_t *
