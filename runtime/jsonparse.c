@@ -361,6 +361,24 @@ done:
 
 static json_t *value(struct jp *p, int depth);
 
+/* After a member of an object or array: 1 on ',', 0 on `close`, else -1. */
+static int
+next_member(struct jp *p, char close)
+{
+	skip_ws(p);
+	if (p->i < p->len && p->s[p->i] == ',') {
+		p->i++;
+		skip_ws(p);
+		return 1;
+	}
+	if (p->i < p->len && p->s[p->i] == (unsigned char)close) {
+		p->i++;
+		return 0;
+	}
+	fail_here(p, close == '}' ? "',' or '}' expected" : "',' or ']' expected");
+	return -1;
+}
+
 static json_t *
 object(struct jp *p, int depth)
 {
@@ -420,18 +438,14 @@ object(struct jp *p, int depth)
 		}
 		if (key != kbuf)
 			free(key);
-		skip_ws(p);
-		if (p->i < p->len && p->s[p->i] == ',') {
-			p->i++;
-			skip_ws(p);
+		switch (next_member(p, '}')) {
+		case 1:
 			continue;
-		}
-		if (p->i < p->len && p->s[p->i] == '}') {
-			p->i++;
+		case 0:
 			return o;
+		default:
+			goto bad;
 		}
-		fail_here(p, "',' or '}' expected");
-		goto bad;
 	}
 bad:
 	json_decref(o);
@@ -462,19 +476,15 @@ array(struct jp *p, int depth)
 			json_decref(a);
 			return NULL;
 		}
-		skip_ws(p);
-		if (p->i < p->len && p->s[p->i] == ',') {
-			p->i++;
-			skip_ws(p);
+		switch (next_member(p, ']')) {
+		case 1:
 			continue;
-		}
-		if (p->i < p->len && p->s[p->i] == ']') {
-			p->i++;
+		case 0:
 			return a;
+		default:
+			json_decref(a);
+			return NULL;
 		}
-		fail_here(p, "',' or ']' expected");
-		json_decref(a);
-		return NULL;
 	}
 }
 
