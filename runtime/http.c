@@ -489,6 +489,21 @@ check_mcp_headers(struct req *r)
 		set_early(r, 405, 0, NULL);
 		return;
 	}
+	if (header(c, MHD_HTTP_HEADER_AUTHORIZATION) &&
+	    r->rt->cfg->gateway.server.failed_auth_rate_limit_per_min) {
+		/* Too many rejected tokens from this client: do not look at another. */
+		const union MHD_ConnectionInfo *ci =
+			MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+
+		r->retry_after = mcpg_authfail_blocked(r->rt, ci ? ci->client_addr : NULL,
+						       header(c, "X-Forwarded-For"),
+						       now_us() / 1000);
+		if (r->retry_after) {
+			set_early(r, 429, MCPG_RPC_LIMITED, "too many failed authentication "
+							    "attempts from this address");
+			return;
+		}
+	}
 	if (r->hm == MCPG_HM_POST && r->rt->cfg->gateway.server.anonymous_rate_limit_per_min) {
 		/* Everyone is below verified until identity sources exist (issue 5). */
 		const union MHD_ConnectionInfo *ci =
@@ -796,7 +811,6 @@ stream_free(void *cls)
 static void
 tick(int64_t now)
 {
-	mcpg_ratelimit_sweep(now);
 	pthread_mutex_lock(&streams_lock);
 	for (struct mcpg_stream *st = streams; st; st = st->gnext) {
 		pthread_mutex_lock(&st->sess->lock);

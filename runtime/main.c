@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "http.h"
 #include "log.h"
 #include "mcp.h"
@@ -125,6 +126,34 @@ drain(uint64_t budget_ms, sigset_t *set)
 	return 0;
 }
 
+/*
+ * Open the audit ledger and make the boot record durable before any
+ * traffic: under fail_closed a ledger that cannot take it refuses the boot.
+ */
+static int
+start_audit(const struct mcpg_rt *rt)
+{
+	char err[600], details[160];
+	struct mcpg_audit_event ev = { "mcpg.lifecycle.gateway_started", NULL, "config://gateway",
+				       "success", NULL, details, 0 };
+
+	if (mcpg_audit_configure(rt, err, sizeof(err)) < 0) {
+		fprintf(stderr, "mcpg: error: audit ledger: %s\n", err);
+		return -1;
+	}
+	snprintf(details, sizeof(details), "{\"version\":\"%s\",\"digest\":\"%s\",\"pid\":%ld}",
+		 MCPG_VERSION, rt->img.digest_hex, (long)getpid());
+	ev.fail_closed = rt->cfg->governance.audit.on_failure == MCPG_AUDIT_FAILURE_MODE_FAIL_CLOSED;
+	if (mcpg_audit_emit_wait(&ev) < 0) {
+		mcpg_audit_last_error(err, sizeof(err));
+		fprintf(stderr, "mcpg: error: audit ledger: the boot record could not be made "
+				"durable: %s\n", err);
+		mcpg_audit_stop();
+		return -1;
+	}
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -198,6 +227,10 @@ main(int argc, char **argv)
 		 "version", MCPG_LF_STR, MCPG_VERSION, "image", MCPG_LF_STR, layers ? layers : path,
 		 "pid", MCPG_LF_I64, (int64_t)getpid(), "bindings", MCPG_LF_U64,
 		 (uint64_t)rt->nbindings, NULL);
+	if (start_audit(rt) < 0) {
+		cleanup_tmp();
+		return 1;
+	}
 	if (mcpg_pool_start(2, 256) < 0 || mcpg_http_start(rt, err, sizeof(err)) < 0) {
 		if (!err[0])
 			snprintf(err, sizeof(err), "cannot start the worker threads");
@@ -239,6 +272,13 @@ main(int argc, char **argv)
 		mcpg_log(MCPG_LOG_WARN, NULL, "drain budget spent; cancelling what is left",
 			 "inflight", MCPG_LF_I64, (int64_t)mcpg_http_inflight(), NULL);
 	mcpg_http_stop();
+	{
+		struct mcpg_audit_event ev = { "mcpg.lifecycle.gateway_stopped", NULL,
+					       "config://gateway", "success", NULL, NULL, 0 };
+
+		mcpg_audit_emit(&ev, NULL, NULL);
+		mcpg_audit_stop();
+	}
 	mcpg_log(MCPG_LOG_INFO, NULL, "stopped", NULL);
 	rt = mcpg_rt_publish(NULL);
 	mcpg_rt_release(rt);

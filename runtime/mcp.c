@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "audit.h"
 #include "jsonw.h"
 #include "log.h"
 #include "metrics.h"
@@ -26,6 +27,9 @@
 #define PAGE_SIZE 100
 
 static struct mcpg_mcp_hooks hooks;
+
+static void audit_session(const char *action, const char *sid,
+			  const struct mcpg_identity_view *who, const char *rid);
 
 int64_t
 mcpg_mono_ms(void)
@@ -211,6 +215,7 @@ do_initialize(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg_mcp
 		return;
 	}
 	memcpy(out->session_id, s->id, sizeof(out->session_id));
+	audit_session("mcpg.session.opened", s->id, &ident->view, in->rid);
 	out->status = 200;
 	msg_begin(o, out->sse);
 	result_begin(o, idj);
@@ -305,6 +310,7 @@ job_free(struct mcpg_job *job)
 	json_decref(job->vars);
 	free(job->id_json);
 	strbuf_release(&job->out);
+	strbuf_release(&job->fin);
 	if (job->sess) {
 		atomic_fetch_sub(&job->sess->busy, 1);
 		mcpg_session_touch(job->sess);
@@ -463,6 +469,160 @@ job_timeout_locked(struct mcpg_job *job)
 	job_wake(job);
 }
 
+/* Hand the call's final message `msg` to http.c and drop the worker's reference. */
+static void
+job_finish(struct mcpg_job *job, const struct strbuf *msg, int timed_out)
+{
+	hk_unlink(job);
+	sess_unlink(job);
+	pthread_mutex_lock(&job->lock);
+	if (job->state == MCPG_JOB_RUNNING) {
+		if (timed_out) {
+			job_timeout_locked(job);
+		} else {
+			if (msg->len) {
+				job_append(job, msg->buf, msg->len);
+				job->state = MCPG_JOB_DONE;
+			} else {
+				job->state = MCPG_JOB_CANCELLED;
+			}
+			job_wake(job);
+		}
+	}
+	pthread_mutex_unlock(&job->lock);
+	mcpg_job_put(job);
+}
+
+/* ------------------------------------------------------------------------
+ * Audit records of calls and sessions (audit.h)
+ */
+
+static void
+audit_details(struct strbuf *d, const char *binding, const char *idj, const char *session)
+{
+	strbuf_addstr(d, "{\"binding\":");
+	mcpg_jsonw_cstr(d, binding);
+	if (idj) {
+		strbuf_addstr(d, ",\"rpc_id\":");
+		strbuf_addstr(d, idj);
+	}
+	if (session) {
+		strbuf_addstr(d, ",\"session\":");
+		mcpg_jsonw_cstr(d, session);
+	}
+}
+
+/* Record `action` for job's call; done(job, status) follows (also when audit went off). */
+static void
+audit_call(struct mcpg_job *job, const char *action, const char *outcome, const char *extra,
+	   mcpg_audit_done_fn *done)
+{
+	struct strbuf d = STRBUF_INIT, res = STRBUF_INIT;
+	struct mcpg_audit_event ev = { action, &job->ident.view, NULL, outcome, job->rid, NULL,
+				       job->rt->cfg->governance.audit.on_failure ==
+					       MCPG_AUDIT_FAILURE_MODE_FAIL_CLOSED };
+
+	audit_details(&d, job->call.binding->name, job->id_json, job->sess ? job->sess->id : NULL);
+	if (extra)
+		strbuf_addstr(&d, extra);
+	strbuf_addch(&d, '}');
+	strbuf_addf(&res, "tool://%s", job->call.binding->name);
+	ev.resource = res.buf;
+	ev.details = d.buf;
+	if (mcpg_audit_emit(&ev, done, job) < 0)
+		done(job, 0);
+	strbuf_release(&d);
+	strbuf_release(&res);
+}
+
+/* The record could not be made durable under fail_closed: the answer is an error. */
+static void
+audit_refuse(struct mcpg_job *job)
+{
+	strbuf_reset(&job->fin);
+	error_msg(&job->fin, job->id_json, -32603,
+		  "audit record could not be made durable; the call is refused", NULL);
+	job->timed_out = 0;
+}
+
+static void
+audit_completed_done(void *ctx, int status)
+{
+	struct mcpg_job *job = ctx;
+
+	if (status < 0 && job->fin.len)
+		audit_refuse(job);
+	job_finish(job, &job->fin, job->timed_out);
+}
+
+static void
+audit_completed(struct mcpg_job *job)
+{
+	char extra[160];
+	int ok = job->rc == 0 && !job->timed_out && job->fin.len;
+
+	if (ok)
+		snprintf(extra, sizeof(extra), ",\"latency_ms\":%lld",
+			 (long long)(mcpg_mono_ms() - job->t0_ms));
+	else
+		snprintf(extra, sizeof(extra), ",\"latency_ms\":%lld,\"error\":\"%s\","
+			 "\"error_code\":%d", (long long)(mcpg_mono_ms() - job->t0_ms),
+			 job->timed_out ? "timeout" : !job->fin.len ? "cancelled" : "backend",
+			 job->timed_out ? MCPG_RPC_REQUEST_TIMEOUT
+			 : job->call.error_code ? job->call.error_code : -32603);
+	audit_call(job, "mcpg.tool.call.completed", ok ? "success" : "failure", extra,
+		   audit_completed_done);
+}
+
+static void
+audit_allowed_done(void *ctx, int status)
+{
+	struct mcpg_job *job = ctx;
+
+	if (status < 0) {
+		/* Not run: no completed record follows. */
+		audit_refuse(job);
+		job_finish(job, &job->fin, 0);
+		return;
+	}
+	mcpg_pool_submit(&job->item);
+}
+
+/* A session opened or closed (queued; nobody waits for it). */
+static void
+audit_session(const char *action, const char *sid, const struct mcpg_identity_view *who,
+	      const char *rid)
+{
+	char res[64];
+	struct mcpg_audit_event ev = { action, who, res, "success", rid, NULL, 0 };
+
+	if (!mcpg_audit_active())
+		return;
+	snprintf(res, sizeof(res), "session://%s", sid);
+	mcpg_audit_emit(&ev, NULL, NULL);
+}
+
+/* A tools/call the caller may not make (queued; the refusal does not wait). */
+static void
+audit_denied(const struct mcpg_mcp_req *in, const char *name, const char *idj,
+	     const struct mcpg_session *s, const struct mcpg_identity *ident)
+{
+	struct strbuf d = STRBUF_INIT, res = STRBUF_INIT;
+	struct mcpg_audit_event ev = { "mcpg.tool.call.denied", &ident->view, NULL, "denied",
+				       in->rid, NULL, 0 };
+
+	if (!mcpg_audit_active())
+		return;
+	audit_details(&d, name, idj, s ? s->id : NULL);
+	strbuf_addch(&d, '}');
+	strbuf_addf(&res, "tool://%s", name);
+	ev.resource = res.buf;
+	ev.details = d.buf;
+	mcpg_audit_emit(&ev, NULL, NULL);
+	strbuf_release(&d);
+	strbuf_release(&res);
+}
+
 static void
 job_run(struct mcpg_pool_item *it)
 {
@@ -483,25 +643,16 @@ job_run(struct mcpg_pool_item *it)
 		count_backend_error(&job->call, rc);
 	if (!timed_out && !(rc < 0 && job->call.error_code == MCPG_RPC_CANCELLED_CODE))
 		call_message(&msg, job->id_json, &job->call, rc);
-	hk_unlink(job);
-	sess_unlink(job);
-	pthread_mutex_lock(&job->lock);
-	if (job->state == MCPG_JOB_RUNNING) {
-		if (timed_out) {
-			job_timeout_locked(job);
-		} else {
-			if (msg.len) {
-				job_append(job, msg.buf, msg.len);
-				job->state = MCPG_JOB_DONE;
-			} else {
-				job->state = MCPG_JOB_CANCELLED;
-			}
-			job_wake(job);
-		}
+	if (job->audited && job->rt->cfg->governance.audit.emit_tool_call_completed) {
+		/* The answer goes out once its record is durable (audit_completed_done). */
+		job->fin = msg;
+		job->rc = rc;
+		job->timed_out = timed_out;
+		audit_completed(job);
+		return;
 	}
-	pthread_mutex_unlock(&job->lock);
+	job_finish(job, &msg, timed_out);
 	strbuf_release(&msg);
-	mcpg_job_put(job);
 }
 
 /* Time a job out (hk_lock held).  The call keeps running until it notices. */
@@ -589,7 +740,9 @@ start_call(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg_mcp_re
 	struct mcpg_job *job;
 	int64_t now = mcpg_mono_ms();
 
-	if (is_instant(rt, b)) {
+	int audited = op == MCPG_CALL_TOOL && mcpg_audit_active();
+
+	if (is_instant(rt, b) && !audited) {
 		struct mcpg_call call;
 		int rc;
 
@@ -624,6 +777,8 @@ start_call(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg_mcp_re
 	pthread_mutex_init(&job->lock, NULL);
 	atomic_init(&job->refs, 2); /* http.c's and the worker's */
 	strbuf_init(&job->out, 0);
+	strbuf_init(&job->fin, 0);
+	job->audited = audited;
 	job->state = MCPG_JOB_RUNNING;
 	job->sse = out->sse;
 	job->conn = NULL;
@@ -670,7 +825,10 @@ start_call(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg_mcp_re
 
 	out->status = 200;
 	out->job = job;
-	mcpg_pool_submit(&job->item);
+	if (audited && rt->cfg->governance.audit.emit_tool_call_allowed)
+		audit_call(job, "mcpg.tool.call.allowed", "success", NULL, audit_allowed_done);
+	else
+		mcpg_pool_submit(&job->item);
 }
 
 static void
@@ -688,6 +846,8 @@ do_tools_call(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg_mcp
 	}
 	b = mcpg_rt_find(rt, name);
 	if (!b || b->kind != MCPG_B_TOOL || !mcpg_authz_allowed(rt, b, &ident->view)) {
+		if (b && b->kind == MCPG_B_TOOL)
+			audit_denied(in, name, idj, s, ident);
 		rpc_errorf(out, idj, MCPG_RPC_BAD_PARAMS, "Unknown tool: %s", name);
 		return;
 	}
@@ -1350,6 +1510,7 @@ housekeeper(void *arg)
 static void
 session_ended(struct mcpg_session *s)
 {
+	audit_session("mcpg.session.closed", s->id, NULL, NULL);
 	cancel_session_jobs(s, NULL);
 	pthread_mutex_lock(&s->lock);
 	if (hooks.wake_streams)
