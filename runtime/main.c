@@ -128,7 +128,8 @@ drain(uint64_t budget_ms, sigset_t *set)
 
 /*
  * Open the audit ledger and make the boot record durable before any
- * traffic: under fail_closed a ledger that cannot take it refuses the boot.
+ * traffic: a required ledger that cannot take it under fail_closed refuses
+ * the boot.
  */
 static int
 start_audit(const struct mcpg_rt *rt)
@@ -144,7 +145,7 @@ start_audit(const struct mcpg_rt *rt)
 	snprintf(details, sizeof(details), "{\"version\":\"%s\",\"digest\":\"%s\",\"pid\":%ld}",
 		 MCPG_VERSION, rt->img.digest_hex, (long)getpid());
 	ev.fail_closed = rt->cfg->governance.audit.on_failure == MCPG_AUDIT_FAILURE_MODE_FAIL_CLOSED;
-	if (mcpg_audit_emit_wait(&ev) < 0) {
+	if (mcpg_audit_emit_wait(&ev) < 0 && rt->cfg->governance.audit.required) {
 		mcpg_audit_last_error(err, sizeof(err));
 		fprintf(stderr, "mcpg: error: audit ledger: the boot record could not be made "
 				"durable: %s\n", err);
