@@ -90,7 +90,8 @@ is_hex64(const char *s)
 static const char *
 check_fields(json_t *obj, char *why, size_t len)
 {
-	size_t next = 0, seen = 0;
+	int present[NFIELDS] = { 0 };
+	size_t last = 0;
 	const char *key;
 	json_t *v;
 
@@ -103,23 +104,24 @@ check_fields(json_t *obj, char *why, size_t len)
 			snprintf(why, len, "unknown field '%s'", key);
 			return why;
 		}
-		if (i < next) {
+		present[i] = 1;
+	}
+	for (size_t i = 0; i < NFIELDS; i++)
+		if (fields[i].required && !present[i]) {
+			snprintf(why, len, "field '%s' is missing", fields[i].name);
+			return why;
+		}
+	json_object_foreach(obj, key, v) {
+		size_t i;
+
+		for (i = 0; strcmp(fields[i].name, key); i++)
+			;
+		if (i < last) {
 			snprintf(why, len, "field '%s' is out of order", key);
 			return why;
 		}
-		for (; next < i; next++)
-			if (fields[next].required) {
-				snprintf(why, len, "field '%s' is missing", fields[next].name);
-				return why;
-			}
-		next = i + 1;
-		seen++;
+		last = i;
 	}
-	for (; next < NFIELDS; next++)
-		if (fields[next].required) {
-			snprintf(why, len, "field '%s' is missing", fields[next].name);
-			return why;
-		}
 	return NULL;
 }
 

@@ -188,13 +188,19 @@ lookup(struct table *t, const unsigned char a[16], int64_t now, double rate, dou
 	return victim;
 }
 
-/* Seconds until one token is back (Retry-After), at least 1. */
+/* Seconds until one token is back (Retry-After), rounded up, at least 1. */
 static int
 wait_secs(double tokens, double rate)
 {
 	double s = (1 - tokens) / rate / 1000.0;
+	int w;
 
-	return s > 86400 ? 86400 : (int)s + 1;
+	if (s > 86400)
+		return 86400;
+	w = (int)s;
+	if (w < s)
+		w++; /* rounded up */
+	return w < 1 ? 1 : w;
 }
 
 int
