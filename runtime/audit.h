@@ -19,8 +19,8 @@
  * first line of the first file ever lacks prev_event_hash.
  *
  * One writer thread owns the files.  It takes everything queued, appends
- * it with one write(2) per sink, calls fsync once for the whole batch and
- * then tells every waiter.  When the write or the fsync fails, the bytes of
+ * it with one write(2) per sink, calls fdatasync once for the whole batch
+ * and then tells every waiter.  When the write or the sync fails, the bytes of
  * the batch are cut off again (ftruncate to where the batch began), the
  * chain is rolled back and every waiter of the batch hears "not durable";
  * the file never holds a line that the next line does not chain from.
