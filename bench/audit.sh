@@ -7,10 +7,12 @@
 #   DURATION=10s ROUNDS=5 bench/audit.sh
 #   AUDIT_DIR=/mnt/disk bench/audit.sh  put the ledger on another file system
 #
-# Two mcpg processes serve tests/conformance/mock.yaml: "off" as it is
+# Three mcpg processes serve tests/conformance/mock.yaml: "off" as it is
 # (governance.audit.enabled: false), "on" with the default audit block
-# (enabled, fail_closed, allowed and completed records, fsync per batch)
-# writing $AUDIT_DIR/audit.log (default build/bench/audit/).  wrk drives
+# (enabled, fail_closed, allowed and completed records, fdatasync per
+# batch) writing $AUDIT_DIR/audit.log (default build/bench/audit/), and
+# "done" the same with emit_tool_call_allowed: false (one record per call,
+# written after the backend ran) writing audit-done.log.  wrk drives
 # tools/call test_simple_text on one session per server
 # (bench/tools-call.lua, a unique JSON-RPC id per request) at two loads:
 #   -c1   one connection: the latency one call pays (p50, p99)
@@ -54,12 +56,24 @@ free_port() {
 }
 port_off=$(free_port)
 port_on=$(free_port)
+port_done=$(free_port)
 printf 'gateway:\n  server:\n    bind_address: "127.0.0.1:%s"\n' "$port_off" > "$out/off.yaml"
-printf 'gateway:\n  server:\n    bind_address: "127.0.0.1:%s"\ngovernance:\n  audit:\n    enabled: true\n    sinks: [{kind: dev.mcpg.builtin.audit.local-file, config: {path: %s/audit.log}}]\n' \
-	"$port_on" "$AUDIT_DIR" > "$out/on.yaml"
-"$out/mcpgc" build tests/conformance/mock.yaml "$out/off.yaml" -o "$out/off.img" > /dev/null
-"$out/mcpgc" build tests/conformance/mock.yaml "$out/on.yaml" -o "$out/on.img" > /dev/null
-rm -f "$AUDIT_DIR/audit.log"
+# layer NAME PORT LEDGER [AUDIT_KEY...]: audit on, writing LEDGER.
+layer() {
+	{
+		printf 'gateway:\n  server:\n    bind_address: "127.0.0.1:%s"\n' "$2"
+		printf 'governance:\n  audit:\n    enabled: true\n'
+		printf '    sinks: [{kind: dev.mcpg.builtin.audit.local-file, config: {path: %s}}]\n' "$3"
+		shift 3
+		for k in "$@"; do printf '    %s\n' "$k"; done
+	} > "$out/$1.yaml"
+}
+layer on "$port_on" "$AUDIT_DIR/audit.log"
+layer done "$port_done" "$AUDIT_DIR/audit-done.log" "emit_tool_call_allowed: false"
+for n in off on done; do
+	"$out/mcpgc" build tests/conformance/mock.yaml "$out/$n.yaml" -o "$out/$n.img" > /dev/null
+done
+rm -f "$AUDIT_DIR/audit.log" "$AUDIT_DIR/audit-done.log"
 
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
 PIDS=
@@ -91,6 +105,7 @@ start() {
 }
 start off "$port_off"
 start on "$port_on"
+start done "$port_done"
 
 metric() {
 	curl -s "http://127.0.0.1:$1/metrics" | sed -n "s/^$2 //p"
@@ -124,17 +139,20 @@ for conns in 1 32; do
 	say "warm-up, then $ROUNDS rounds of $DURATION at -c$conns"
 	MCP_SESSION_ID=$sid_off wrk -t1 -c"$conns" -d2s -s "$top/bench/tools-call.lua" "http://127.0.0.1:$port_off/mcp" > /dev/null 2>&1
 	MCP_SESSION_ID=$sid_on wrk -t1 -c"$conns" -d2s -s "$top/bench/tools-call.lua" "http://127.0.0.1:$port_on/mcp" > /dev/null 2>&1
+	MCP_SESSION_ID=$sid_done wrk -t1 -c"$conns" -d2s -s "$top/bench/tools-call.lua" "http://127.0.0.1:$port_done/mcp" > /dev/null 2>&1
 	i=0
 	while [ "$i" -lt "$ROUNDS" ]; do
 		round off "$port_off" "$conns" "$threads"
 		round on "$port_on" "$conns" "$threads"
+		round done "$port_done" "$conns" "$threads"
 		i=$((i + 1))
 	done
 done
 kill $PIDS 2> /dev/null || true
 wait 2> /dev/null || true
 PIDS=
-"$out/mcpgc" audit-verify "$AUDIT_DIR/audit.log" > "$out/verify.txt" 2>&1 && verified=yes || verified=NO
+"$out/mcpgc" audit-verify "$AUDIT_DIR/audit.log" > "$out/verify.txt" 2>&1 &&
+	"$out/mcpgc" audit-verify "$AUDIT_DIR/audit-done.log" >> "$out/verify.txt" 2>&1 && verified=yes || verified=NO
 
 {
 	echo "bench/audit.sh, $(date -u +%Y-%m-%d), $(nproc) CPUs, wrk $DURATION x $ROUNDS rounds per server," \
@@ -145,8 +163,9 @@ PIDS=
 	sort -k1,1 -k2,2n -k3,3n "$out/rounds.txt" | awk -v R="$ROUNDS" '
 		{ key = $1 " " $2; n[key]++; if (n[key] == int((R + 1) / 2)) line[key] = $0; err[key] += $6 }
 		END {
-			for (c = 1; c <= 32; c += 31) for (s = 0; s < 2; s++) {
-				name = s ? "on" : "off"; key = name " " c
+			split("off on done", names, " ")
+			for (c = 1; c <= 32; c += 31) for (s = 0; s < 3; s++) {
+				name = names[s + 1]; key = name " " c
 				if (!(key in line)) continue
 				split(line[key], f, " ")
 				printf "%-6s %5d %10.0f %9.3f %9.3f %7d %10s %10s %12s\n", name, c, f[3], f[4], f[5], err[key],
@@ -161,14 +180,15 @@ PIDS=
 			for (c = 1; c <= 32; c += 31) {
 				m = int((R + 1) / 2)
 				# medians of p50 per server
-				for (s = 0; s < 2; s++) {
-					name = s ? "on" : "off"; k = name " " c; cnt = n[k]
+				for (s = 0; s < 3; s++) {
+					name = s == 2 ? "done" : s ? "on" : "off"; k = name " " c; cnt = n[k]
 					for (i = 1; i <= cnt; i++) a[i] = v[k, i]
 					for (i = 1; i <= cnt; i++) for (j = i + 1; j <= cnt; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
 					med[s] = a[m]
 				}
-				printf "added p50 latency per call with audit on, -c%d: %.3f ms\n", c, med[1] - med[0]
+				printf "added p50 latency per call, -c%d: audit on %.3f ms, completed record only %.3f ms\n",
+					c, med[1] - med[0], med[2] - med[0]
 			}
 		}' "$out/rounds.txt"
-	echo "audit-verify on the ledger after the run: $verified ($(head -1 "$out/verify.txt"))"
+	echo "audit-verify on the ledgers after the run: $verified ($(tr '\n' ';' < "$out/verify.txt"))"
 } | tee "$out/result.txt"
