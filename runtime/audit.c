@@ -37,6 +37,7 @@ struct rec {
 struct sink {
 	char path[4096];
 	int fd;               /* -1 while it could not be opened */
+	int known;            /* the chain value below is known (from the file or written) */
 	dev_t dev;
 	ino_t ino;
 	int has_prev;         /* 0: the next line starts the chain */
@@ -182,15 +183,21 @@ sink_ready(struct sink *s)
 {
 	struct stat st, cur;
 
-	if (s->fd < 0)
-		return sink_open(s, 1) < 0 || fstat(s->fd, &st) < 0 ? -1 : st.st_size;
-	if (stat(s->path, &cur) < 0 || cur.st_dev != s->dev || cur.st_ino != s->ino) {
+	if (s->fd >= 0 &&
+	    (stat(s->path, &cur) < 0 || cur.st_dev != s->dev || cur.st_ino != s->ino)) {
 		close(s->fd);
-		if (sink_open(s, 0) < 0)
+		s->fd = -1;
+	}
+	if (s->fd < 0) {
+		/* Never opened: the chain comes from the file; else from memory. */
+		if (sink_open(s, !s->known) < 0)
 			return -1;
-		atomic_fetch_add(&n_reopens, 1);
-		mcpg_log(MCPG_LOG_INFO, NULL, "audit ledger rotated; reopened", "path",
-			 MCPG_LF_STR, s->path, NULL);
+		if (s->known) {
+			atomic_fetch_add(&n_reopens, 1);
+			mcpg_log(MCPG_LOG_INFO, NULL, "audit ledger rotated; reopened", "path",
+				 MCPG_LF_STR, s->path, NULL);
+		}
+		s->known = 1;
 	}
 	if (fstat(s->fd, &st) < 0) {
 		set_error("'%s': fstat: %s", s->path, strerror(errno));
@@ -280,6 +287,8 @@ sinks_open(char paths[][4096], int n)
 		snprintf(s->path, sizeof(s->path), "%s", paths[i]);
 		if (sink_open(s, 1) < 0)
 			rc = -1;
+		else
+			s->known = 1;
 	}
 	return rc;
 }
