@@ -1233,6 +1233,15 @@ read_file(const char *key, const char *path, char *err, size_t errlen)
 	return strbuf_detach(&sb, NULL);
 }
 
+/* The private key's bytes do not stay behind in freed memory. */
+static void
+free_secret(char *s)
+{
+	if (s)
+		OPENSSL_cleanse(s, strlen(s));
+	free(s);
+}
+
 /*
  * Listener TLS (gateway.server.tls, restart keys): read the certificate
  * chain, the key and, for client certificates, the CA bundle, and check
@@ -1299,7 +1308,7 @@ tls_load(const struct mcpg_image *img, const struct mcpg_server_tls *tls, char *
 	return 0;
 fail:
 	free(*cert);
-	free(*key);
+	free_secret(*key);
 	free(*ca);
 	*cert = *key = *ca = NULL;
 	return -1;
@@ -1396,7 +1405,7 @@ mcpg_http_start(const struct mcpg_rt *rt, char *err, size_t errlen)
 		ca ? MHD_OPTION_HTTPS_MEM_TRUST : MHD_OPTION_END, ca,
 		MHD_OPTION_END);
 	free(cert);
-	free(key);
+	free_secret(key);
 	free(ca);
 	if (!daemon_main) {
 		snprintf(err, errlen, "cannot start the HTTP server on '%s'", bind_addr);
