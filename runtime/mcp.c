@@ -558,20 +558,27 @@ audit_completed_done(void *ctx, int status)
 static void
 audit_completed(struct mcpg_job *job)
 {
-	char extra[160];
-	int ok = job->rc == 0 && !job->timed_out && job->fin.len;
+	struct strbuf extra = STRBUF_INIT;
+	int ok = job->rc == 0 && !job->timed_out && job->fin.len, timeout;
 
-	if (ok)
-		snprintf(extra, sizeof(extra), ",\"latency_ms\":%lld",
-			 (long long)(mcpg_mono_ms() - job->t0_ms));
-	else
-		snprintf(extra, sizeof(extra), ",\"latency_ms\":%lld,\"error\":\"%s\","
-			 "\"error_code\":%d", (long long)(mcpg_mono_ms() - job->t0_ms),
-			 job->timed_out ? "timeout" : !job->fin.len ? "cancelled" : "backend",
-			 job->timed_out ? MCPG_RPC_REQUEST_TIMEOUT
-			 : job->call.error_code ? job->call.error_code : -32603);
-	audit_call(job, "mcpg.tool.call.completed", ok ? "success" : "failure", extra,
+	/* The housekeeper may have answered "timed out" and cancelled the call. */
+	pthread_mutex_lock(&job->lock);
+	timeout = job->timed_out || job->state == MCPG_JOB_TIMEOUT;
+	pthread_mutex_unlock(&job->lock);
+	strbuf_addf(&extra, ",\"latency_ms\":%lld", (long long)(mcpg_mono_ms() - job->t0_ms));
+	if (!ok) {
+		strbuf_addf(&extra, ",\"error\":\"%s\",\"error_code\":%d",
+			    timeout ? "timeout" : !job->fin.len ? "cancelled" : "backend",
+			    timeout ? MCPG_RPC_REQUEST_TIMEOUT
+			    : job->call.error_code ? job->call.error_code : -32603);
+		if (!timeout && job->fin.len && job->call.error_message[0]) {
+			strbuf_addstr(&extra, ",\"error_message\":");
+			mcpg_jsonw_cstr(&extra, job->call.error_message);
+		}
+	}
+	audit_call(job, "mcpg.tool.call.completed", ok ? "success" : "failure", extra.buf,
 		   audit_completed_done);
+	strbuf_release(&extra);
 }
 
 static void

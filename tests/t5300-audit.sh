@@ -26,6 +26,7 @@ gateway:
   server:
     bind_address: "127.0.0.1:$2"
     access_log: false
+    request_timeout_ms: 700
     anonymous_rate_limit_per_min: 0
     trust_subject_header: true
     trusted_proxies: ["127.0.0.2/32"]
@@ -41,6 +42,10 @@ mcp:
         description: Slow.
         governance: {minimum_trust: unauthenticated}
         backend: {kind: mock, response: {slow: true}, delay_ms: 30}
+      - name: stuck
+        description: Slower than request_timeout_ms.
+        governance: {minimum_trust: unauthenticated}
+        backend: {kind: mock, response: {late: true}, delay_ms: 20000}
       - name: admin
         description: Only for asserted callers.
         governance: {minimum_trust: header_asserted}
@@ -153,6 +158,14 @@ call "$SID" 5 slow
 grep -q '"slow":true' call.out && grep -q "\"mcpg.tool.call.completed\".*\"rpc_id\":5,.*\"latency_ms\":[0-9]" mcpg-audit.log &&
 	ok "a call on the worker pool: completed with latency_ms" ||
 	fail "a call on the worker pool: completed with latency_ms" "$(cat call.out)" "$(tail -2 mcpg-audit.log)"
+code=$(curl -s -m 10 -o /dev/null -w '%{http_code}' -X POST -H "$J" -H "$AJ" -H "Mcp-Session-Id: $SID" \
+	-d '{"jsonrpc":"2.0","id":55,"method":"tools/call","params":{"name":"stuck"}}' "$U")
+n=100
+until grep -q '"rpc_id":55,.*"error":"timeout"' mcpg-audit.log || [ "$n" -eq 0 ]; do sleep 0.05; n=$((n - 1)); done
+[ "$code" = 408 ] &&
+	grep -q '"action":"mcpg.tool.call.completed","resource":"tool://stuck","outcome":"failure".*"rpc_id":55,.*"error":"timeout","error_code":-32001' mcpg-audit.log &&
+	ok "a call past request_timeout_ms: 408, and completed with outcome failure, error timeout" ||
+	fail "a call past request_timeout_ms: 408, and completed with outcome failure, error timeout" "status $code" "$(grep stuck mcpg-audit.log)"
 call "$SID" 6 admin
 grep -q 'Unknown tool: admin' call.out &&
 	grep -q '"action":"mcpg.tool.call.denied","resource":"tool://admin","outcome":"denied".*"rpc_id":6' mcpg-audit.log &&
