@@ -209,6 +209,17 @@ until grep -q '"mcpg.config.reloaded"' mcpg-audit.log || [ "$n" -eq 0 ]; do slee
 grep -q "\"action\":\"mcpg.config.reloaded\",\"resource\":\"config://gateway\",\"outcome\":\"success\".*\"prev_digest\":\"$digest_a\",\"next_digest\":\"$digest_b\"" mcpg-audit.log &&
 	ok "a reload is recorded with the previous and next digest" ||
 	fail "a reload is recorded with the previous and next digest" "$(grep reloaded mcpg-audit.log)" "$digest_a -> $digest_b"
+printf 'not an image' > bad.img
+mv bad.img a.img
+n=100
+until grep -q '"mcpg.config.reloaded","resource":"config://gateway","outcome":"failure"' mcpg-audit.log ||
+	[ "$n" -eq 0 ]; do sleep 0.05; n=$((n - 1)); done
+grep -q "\"outcome\":\"failure\".*\"details\":{\"success\":false,\"source\":\"inotify\",\"prev_digest\":\"$digest_b\",\"next_digest\":null,\"error\":" mcpg-audit.log &&
+	ok "a refused reload is recorded with the digest that keeps serving and the error" ||
+	fail "a refused reload is recorded with the digest that keeps serving and the error" "$(grep reloaded mcpg-audit.log)"
+"$MCPGC" build b.yaml -o b.img > /dev/null 2>&1
+mv b.img a.img
+sleep 0.2
 kill -TERM "$PID"
 wait "$PID"
 tail -1 mcpg-audit.log | grep -q '"mcpg.lifecycle.gateway_stopped"' &&
