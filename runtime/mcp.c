@@ -581,6 +581,8 @@ audit_completed(struct mcpg_job *job)
 	strbuf_release(&extra);
 }
 
+static int is_instant(const struct mcpg_rt *rt, const struct mcpg_binding *b);
+
 static void
 audit_allowed_done(void *ctx, int status)
 {
@@ -592,7 +594,14 @@ audit_allowed_done(void *ctx, int status)
 		job_finish(job, &job->fin, 0);
 		return;
 	}
-	mcpg_pool_submit(&job->item);
+	/*
+	 * A backend that cannot block runs right here on the audit writer: a
+	 * hop to the worker pool and back would cost more than the call.
+	 */
+	if (is_instant(job->rt, job->call.binding))
+		job->item.fn(&job->item);
+	else
+		mcpg_pool_submit(&job->item);
 }
 
 /* A session opened or closed (queued; nobody waits for it). */
@@ -834,6 +843,8 @@ start_call(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg_mcp_re
 	out->job = job;
 	if (audited && rt->cfg->governance.audit.emit_tool_call_allowed)
 		audit_call(job, "mcpg.tool.call.allowed", "success", NULL, audit_allowed_done);
+	else if (is_instant(rt, b))
+		job->item.fn(&job->item); /* audited: only the answer waits, for its record */
 	else
 		mcpg_pool_submit(&job->item);
 }
