@@ -9,7 +9,9 @@
  * A backend call runs inline on the HTTP thread only when it cannot block
  * (a mock without delay_ms); anything else becomes a job on the worker pool
  * with a deadline of request_timeout_ms, watched by the housekeeper thread,
- * which also evicts idle sessions.
+ * which also evicts idle sessions.  With the audit ledger on, a tools/call
+ * is always a job, since its answer waits for its records (audit.h); a
+ * backend that cannot block still runs without a hop to the pool.
  */
 #include "mcp.h"
 
