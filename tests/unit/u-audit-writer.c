@@ -4,8 +4,10 @@
  * acknowledged durable, fewer syncs than records, one intact chain), then a
  * ledger whose directory disappears (every record refused under
  * fail_closed, the chain unharmed) and comes back (the chain goes on into
- * the new file).
+ * the new file), and the authentication-failure record.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -149,6 +151,26 @@ group_commit_and_rotation(void)
 	mkdir("ledger", 0755);
 	CHECK(mcpg_audit_emit_wait(&ev) == 0);
 	CHECK(metric("\nmcpg_audit_reopens_total ") == 1);
+	{
+		/* The record the identity code writes for a rejected token. */
+		struct sockaddr_in peer;
+		char line[2048] = "";
+		FILE *f;
+
+		memset(&peer, 0, sizeof(peer));
+		peer.sin_family = AF_INET;
+		inet_pton(AF_INET, "192.0.2.9", &peer.sin_addr);
+		mcpg_audit_auth_failure((const struct sockaddr *)&peer, "bad \"signature\"");
+		CHECK(mcpg_audit_emit_wait(&ev) == 0);
+		f = fopen("ledger/a.log", "r");
+		while (f && fgets(line, sizeof(line), f) && !strstr(line, "mcpg.auth.failed"))
+			;
+		if (f)
+			fclose(f);
+		CHECK(strstr(line, "\"action\":\"mcpg.auth.failed\",\"outcome\":\"failure\"") != NULL);
+		CHECK(strstr(line, "\"details\":{\"peer\":\"192.0.2.9\",\"reason\":\"bad \\\"signature\\\"\"}") != NULL);
+		CHECK(strstr(line, "\"actor\":{\"kind\":\"anonymous\",\"trust_level\":\"unauthenticated\"") != NULL);
+	}
 	mcpg_audit_stop();
 	CHECK(verify(2, both) == 0);
 	CHECK(!mcpg_audit_active());
