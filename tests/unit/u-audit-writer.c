@@ -27,22 +27,26 @@
 static struct mcpg_rt *
 load(const char *yaml)
 {
+	static int nimg;
 	struct mcc_config cfg;
 	struct mcc_diag d;
 	const char *files[1] = { "u-audit.yaml" };
-	char err[512];
+	char err[512], img[64];
 	struct mcpg_rt *rt = NULL;
 	FILE *f = fopen(files[0], "w");
+
+	/* A new file each time: a snapshot maps its image, which must not change. */
+	snprintf(img, sizeof(img), "u-audit-%d.img", ++nimg);
 
 	fputs(yaml, f);
 	fclose(f);
 	memset(&cfg, 0, sizeof(cfg));
 	mcc_diag_init(&d, stdout, MCC_DIAG_TEXT);
 	if (mcc_compile(&cfg, &mcpg_schema, files, 1, 0, &d) == 0 && !d.nerrors) {
-		f = fopen("u-audit.img", "wb");
+		f = fopen(img, "wb");
 		fwrite(cfg.bytes, 1, cfg.len, f);
 		fclose(f);
-		rt = mcpg_rt_load("u-audit.img", err, sizeof(err));
+		rt = mcpg_rt_load(img, err, sizeof(err));
 		if (!rt)
 			printf("    %s\n", err);
 	}
@@ -178,9 +182,50 @@ group_commit_and_rotation(void)
 	mcpg_rt_release(mcpg_rt_publish(NULL));
 }
 
+/* A reload that names another file: the writer moves to it before its next batch. */
+static void
+reload_moves_the_ledger(void)
+{
+	struct mcpg_rt *a, *b;
+	char err[512], line[2048] = "";
+	struct mcpg_audit_event ev = { "mcpg.test", NULL, NULL, "success", NULL, NULL, 1 };
+	char *pa[] = { "p1.log" }, *pb[] = { "p2.log" };
+	FILE *f;
+
+	unlink("p1.log");
+	unlink("p2.log");
+	a = load("gateway: {server: {bind_address: \"127.0.0.1:8787\"}}\n"
+		 "governance:\n  audit:\n    sinks: [{kind: dev.mcpg.builtin.audit.local-file,"
+		 " config: {path: p1.log}}]\n");
+	b = load("gateway: {server: {bind_address: \"127.0.0.1:8787\"}}\n"
+		 "governance:\n  audit:\n    sinks: [{kind: dev.mcpg.builtin.audit.local-file,"
+		 " config: {path: p2.log}}]\n");
+	CHECK(a && b);
+	if (!a || !b)
+		return;
+	CHECK(mcpg_audit_configure(a, err, sizeof(err)) == 0);
+	CHECK(mcpg_audit_emit_wait(&ev) == 0);
+	CHECK(mcpg_audit_emit_wait(&ev) == 0);
+	CHECK(mcpg_audit_configure(b, err, sizeof(err)) == 0);
+	CHECK(mcpg_audit_emit_wait(&ev) == 0);
+	mcpg_audit_stop();
+	CHECK(verify(1, pa) == 0);
+	CHECK(verify(1, pb) == 0);
+	f = fopen("p2.log", "r");
+	if (f) {
+		if (!fgets(line, sizeof(line), f))
+			line[0] = '\0';
+		fclose(f);
+	}
+	CHECK(line[0] && !strstr(line, "prev_event_hash")); /* p2.log starts its own chain */
+	mcpg_rt_release(a);
+	mcpg_rt_release(b);
+}
+
 int
 main(void)
 {
 	TEST(group_commit_and_rotation);
+	TEST(reload_moves_the_ledger);
 	return test_done();
 }
