@@ -125,82 +125,94 @@ check_fields(json_t *obj, char *why, size_t len)
 	return NULL;
 }
 
+/*
+ * Check one line against the chain value `prev` (NULL before the first
+ * line of the chain).  Returns NULL when it chains, else the reason (in
+ * `why`).  *ph gets its prev_event_hash when there is one.
+ */
+static const char *
+check_line(const char *line, size_t len, const char *prev, int first_in_file, char ph[65],
+	   char *why, size_t wlen)
+{
+	const char *r = NULL, *v;
+	json_error_t jerr;
+	json_t *obj, *p;
+
+	ph[0] = '\0';
+	obj = json_loadb(line, len, JSON_PRESERVE_ORDER, &jerr);
+	if (!obj || !json_is_object(obj)) {
+		snprintf(why, wlen, "not a JSON object%s%s", obj ? "" : ": ", obj ? "" : jerr.text);
+		json_decref(obj);
+		return why;
+	}
+	p = json_object_get(obj, "prev_event_hash");
+	v = json_string_value(p);
+	if (v && is_hex64(v))
+		memcpy(ph, v, 65);
+	r = check_fields(obj, why, wlen);
+	if (!r && p && !json_is_null(p) && !ph[0]) {
+		r = "prev_event_hash is not 64 lowercase hex digits";
+	} else if (!r && prev && !ph[0]) {
+		snprintf(why, wlen, "no prev_event_hash: the chain from the %s ends here",
+			 first_in_file ? "file before" : "line before");
+		r = why;
+	} else if (!r && prev && strcmp(ph, prev)) {
+		snprintf(why, wlen, "prev_event_hash %.12s... does not match the hash of %s "
+			 "(%.12s...)", ph, first_in_file ? "the last line of the file before"
+			 : "the line before", prev);
+		r = why;
+	}
+	json_decref(obj);
+	return r;
+}
+
 int
 mcc_audit_verify(int nfiles, char **files, FILE *out, FILE *err)
 {
-	char prev[65] = "";
+	char prev[65] = "", ph[65], why[200];
 	int have_prev = 0;
 	size_t total = 0;
 
 	for (int f = 0; f < nfiles; f++) {
-		size_t len = 0, pos = 0, lineno = 0, nrec = 0;
+		size_t len = 0, pos = 0, lineno = 0;
 		char *buf = slurp(files[f], &len);
+		const char *bad;
 
 		if (!buf) {
 			fprintf(err, "mcpgc: error: cannot read '%s': %s\n", files[f],
 				strerror(errno));
 			return 2;
 		}
-		while (pos < len) {
-			char *nl = memchr(buf + pos, '\n', len - pos);
-			size_t ll = nl ? (size_t)(nl - (buf + pos)) : len - pos;
-			const char *line = buf + pos, *ph, *why = NULL;
-			char whybuf[200];
-			json_error_t jerr;
-			json_t *obj, *p;
+		for (; pos < len; pos++) {
+			const char *line = buf + pos, *nl = memchr(line, '\n', len - pos);
+			size_t ll = nl ? (size_t)(nl - line) : len - pos;
 
 			lineno++;
 			if (!nl) {
-				fprintf(err, "%s:%zu: error: unterminated last line (a write in "
-					     "progress or a crash; mcpg cuts it off when it next "
-					     "opens the file)\n", files[f], lineno);
+				fprintf(err, "%s:%zu: error: unterminated last line (a write in progress "
+					"or a crash; mcpg cuts it off when it next opens the file)\n",
+					files[f], lineno);
 				free(buf);
 				return 1;
 			}
-			obj = json_loadb(line, ll, JSON_PRESERVE_ORDER, &jerr);
-			if (!obj || !json_is_object(obj)) {
-				fprintf(err, "%s:%zu: error: not a JSON object%s%s\n", files[f], lineno,
-					obj ? "" : ": ", obj ? "" : jerr.text);
-				json_decref(obj);
+			bad = check_line(line, ll, have_prev ? prev : NULL, lineno == 1, ph, why,
+					 sizeof(why));
+			if (bad) {
+				fprintf(err, "%s:%zu: error: %s\n", files[f], lineno, bad);
 				free(buf);
 				return 1;
 			}
-			p = json_object_get(obj, "prev_event_hash");
-			ph = json_string_value(p);
-			why = check_fields(obj, whybuf, sizeof(whybuf));
-			if (!why && p && !json_is_null(p) && (!ph || !is_hex64(ph)))
-				why = "prev_event_hash is not 64 lowercase hex digits";
-			if (!why && have_prev && !ph) {
-				snprintf(whybuf, sizeof(whybuf), "no prev_event_hash: the chain from "
-					 "%s ends here", lineno > 1 ? "the line before" : "the file before");
-				why = whybuf;
-			}
-			if (!why && have_prev && strcmp(ph, prev)) {
-				snprintf(whybuf, sizeof(whybuf), "prev_event_hash %.12s... does not match "
-					 "the hash of %s (%.12s...)", ph,
-					 lineno > 1 ? "the line before" : "the last line of the file before",
-					 prev);
-				why = whybuf;
-			}
-			if (why) {
-				fprintf(err, "%s:%zu: error: %s\n", files[f], lineno, why);
-				json_decref(obj);
-				free(buf);
-				return 1;
-			}
-			if (!have_prev && ph)
+			if (!have_prev && ph[0])
 				fprintf(out, "%s:%zu: note: the first record chains to an earlier file "
-					     "(%.12s...), which was not given; that link is not checked\n",
+					"(%.12s...), which was not given; that link is not checked\n",
 					files[f], lineno, ph);
-			json_decref(obj);
 			mcpg_audit_line_hash(line, ll, prev);
 			have_prev = 1;
-			nrec++;
-			pos += ll + 1;
+			pos += ll;
 		}
 		free(buf);
-		fprintf(out, "%s: %zu records, chain intact\n", files[f], nrec);
-		total += nrec;
+		fprintf(out, "%s: %zu records, chain intact\n", files[f], lineno);
+		total += lineno;
 	}
 	if (nfiles > 1)
 		fprintf(out, "%zu records in %d files, one chain\n", total, nfiles);
