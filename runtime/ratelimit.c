@@ -163,7 +163,8 @@ lookup(struct table *t, const unsigned char a[16], int64_t now, double rate, dou
 			}
 			continue;
 		}
-		tok = x->tokens + (double)(now - x->last_ms) * rate;
+		/* `now` was read before the lock: another thread may have been later. */
+		tok = x->tokens + (now > x->last_ms ? (double)(now - x->last_ms) * rate : 0);
 		if (tok > cap)
 			tok = cap; /* also clamps after a reload lowered the burst */
 		x->tokens = tok;
