@@ -386,7 +386,7 @@ mcpg_audit_configure(const struct mcpg_rt *rt, char *err, size_t errlen)
 	char paths[MAX_SINKS][4096];
 	uint32_t ns;
 	const struct mcpg_union_slot *list = mcpg_audit_sinks(img, a, &ns);
-	int n = 0, changed, rc = 0;
+	int n = 0, changed;
 
 	for (uint32_t i = 0; i < ns && n < MAX_SINKS; i++) {
 		const struct mcpg_audit_local_file *lf = mcpg_audit_sink_local_file(img, &list[i]);
@@ -403,9 +403,12 @@ mcpg_audit_configure(const struct mcpg_rt *rt, char *err, size_t errlen)
 		return 0;
 	}
 	pthread_mutex_lock(&qlock);
-	changed = n != want_n || memcmp(paths, want_paths, sizeof(paths[0]) * (size_t)n);
+	changed = n != want_n;
+	for (int i = 0; i < n && !changed; i++)
+		changed = strcmp(paths[i], want_paths[i]) != 0;
 	if (changed) {
-		memcpy(want_paths, paths, sizeof(paths[0]) * (size_t)n);
+		for (int i = 0; i < n; i++)
+			snprintf(want_paths[i], sizeof(want_paths[i]), "%s", paths[i]);
 		want_n = n;
 		want_gen++;
 	}
@@ -435,7 +438,7 @@ mcpg_audit_configure(const struct mcpg_rt *rt, char *err, size_t errlen)
 	}
 	pthread_mutex_unlock(&qlock);
 	atomic_store(&active, 1);
-	return rc;
+	return 0;
 }
 
 int
