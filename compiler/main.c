@@ -8,6 +8,7 @@
  *   mcpgc explain [FILE...] KEY
  *   mcpgc schema  [--json-schema]
  *   mcpgc gen     -o DIR [SCHEMA]
+ *   mcpgc audit-verify FILE...
  *
  * Files come from the command line or, when none are given, from
  * MCPG_CONFIG (':'-separated, left to right).  Exit status: 0 ok, 1 the
@@ -27,6 +28,7 @@
 #include <unistd.h>
 
 #include "arena.h"
+#include "audit_verify.h"
 #include "compile.h"
 #include "diag.h"
 #include "dsl.h"
@@ -52,6 +54,7 @@ static const char usage_text[] =
 	"       mcpgc schema  [--json-schema]\n"
 	"       mcpgc gen     -o DIR [SCHEMA]\n"
 	"       mcpgc token   add|list|remove [--file F | --config C] [--note N] [--expiry E] [ID]\n"
+	"       mcpgc audit-verify FILE...\n"
 	"       mcpgc --help | --version\n";
 
 static const char help_text[] =
@@ -67,6 +70,8 @@ static const char help_text[] =
 	"  schema    print the config schema (or its JSON Schema)\n"
 	"  gen       generate generated/ from the schema (make regen)\n"
 	"  token     add (mint, print once, store the hash), list or remove API tokens\n"
+	"  audit-verify  check an audit ledger's hash chain (rotated files first);\n"
+	"            exit 1 and the first broken FILE:LINE when it is broken\n"
 	"\n"
 	"FILE... default to $MCPG_CONFIG, a ':'-separated list, left to right;\n"
 	"later layers override earlier ones key by key.\n"
@@ -480,6 +485,22 @@ cmd_gen(int argc, char **argv)
 	return rc;
 }
 
+static int
+cmd_audit_verify(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			fputs(usage_text, stdout);
+			return 0;
+		}
+		if (argv[i][0] == '-' && argv[i][1])
+			return usage_error("unknown option '%s'", argv[i]);
+	}
+	if (argc < 2)
+		return usage_error("audit-verify needs a FILE");
+	return mcc_audit_verify(argc - 1, argv + 1, stdout, stderr);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -520,6 +541,8 @@ main(int argc, char **argv)
 		rc = cmd_gen(argc - 1, argv + 1);
 	} else if (!strcmp(argv[1], "token")) {
 		rc = mcc_token_main(argc - 2, argv + 2);
+	} else if (!strcmp(argv[1], "audit-verify")) {
+		rc = cmd_audit_verify(argc - 1, argv + 1);
 	} else {
 		rc = usage_error("unknown command '%s'", argv[1]);
 	}

@@ -29,6 +29,9 @@
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -860,7 +863,6 @@ stream_free(void *cls)
 static void
 tick(int64_t now)
 {
-	mcpg_ratelimit_sweep(now);
 	pthread_mutex_lock(&streams_lock);
 	for (struct mcpg_stream *st = streams; st; st = st->gnext) {
 		pthread_mutex_lock(&st->sess->lock);
@@ -1286,6 +1288,87 @@ read_file(const char *key, const char *path, char *err, size_t errlen)
 	return strbuf_detach(&sb, NULL);
 }
 
+/* The private key's bytes do not stay behind in freed memory. */
+static void
+free_secret(char *s)
+{
+	if (s)
+		OPENSSL_cleanse(s, strlen(s));
+	free(s);
+}
+
+/*
+ * Listener TLS (gateway.server.tls, restart keys): read the certificate
+ * chain, the key and, for client certificates, the CA bundle, and check
+ * them with OpenSSL first, so a wrong file is one line naming the key
+ * rather than libmicrohttpd's bare refusal to start.  A libmicrohttpd built
+ * without HTTPS (the static build) cannot serve TLS at all: refuse.
+ */
+static int
+tls_load(const struct mcpg_image *img, const struct mcpg_server_tls *tls, char **cert,
+	 char **key, char **ca, char *err, size_t errlen)
+{
+	const char *why = NULL;
+	BIO *bio;
+	X509 *x = NULL;
+	EVP_PKEY *pk = NULL;
+
+	*cert = *key = *ca = NULL;
+	if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+		snprintf(err, errlen, "'gateway.server.tls': this mcpg was built with a "
+				      "libmicrohttpd without HTTPS; terminate TLS in front of it");
+		return -1;
+	}
+	*cert = read_file("gateway.server.tls.cert_path", mcpg_server_tls_cert_path(img, tls), err,
+			  errlen);
+	*key = *cert ? read_file("gateway.server.tls.key_path", mcpg_server_tls_key_path(img, tls),
+				 err, errlen) : NULL;
+	if (!*key)
+		goto fail;
+	bio = BIO_new_mem_buf(*cert, -1);
+	x = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+	BIO_free(bio);
+	bio = BIO_new_mem_buf(*key, -1);
+	pk = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
+	BIO_free(bio);
+	if (!x)
+		why = "holds no PEM certificate";
+	else if (!pk)
+		why = "holds no PEM private key (or it is encrypted)";
+	else if (X509_check_private_key(x, pk) != 1)
+		why = "is not the private key of the certificate";
+	if (why)
+		snprintf(err, errlen, "'gateway.server.tls.%s': '%s' %s", x ? "key_path" : "cert_path",
+			 x ? mcpg_server_tls_key_path(img, tls) : mcpg_server_tls_cert_path(img, tls),
+			 why);
+	X509_free(x);
+	EVP_PKEY_free(pk);
+	ERR_clear_error();
+	if (why)
+		goto fail;
+	client_cert_mode = tls->client_cert_required;
+	if (client_cert_mode != MCPG_CLIENT_CERT_MODE_NONE) {
+		tls_verify_peers = (verify_peers_fn)dlsym(RTLD_DEFAULT,
+							  "gnutls_certificate_verify_peers2");
+		tls_get_peers = (get_peers_fn)dlsym(RTLD_DEFAULT, "gnutls_certificate_get_peers");
+		*ca = read_file("gateway.server.tls.client_ca_certs_path",
+				mcpg_str(img, tls->client_ca_certs_path), err, errlen);
+		if (!*ca)
+			goto fail;
+		if (!tls_verify_peers || !tls_get_peers) {
+			snprintf(err, errlen, "client certificates: GnuTLS functions not found");
+			goto fail;
+		}
+	}
+	return 0;
+fail:
+	free(*cert);
+	free_secret(*key);
+	free(*ca);
+	*cert = *key = *ca = NULL;
+	return -1;
+}
+
 static void
 mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
@@ -1352,31 +1435,10 @@ mcpg_http_start(const struct mcpg_rt *rt, char *err, size_t errlen)
 	if (v6)
 		flags |= MHD_USE_IPv6;
 	if (tls) {
-		cert = read_file("gateway.server.tls.cert_path", mcpg_server_tls_cert_path(img, tls),
-				 err, errlen);
-		key = cert ? read_file("gateway.server.tls.key_path",
-				       mcpg_server_tls_key_path(img, tls), err, errlen) : NULL;
-		if (!cert || !key) {
-			free(cert);
+		if (tls_load(img, tls, &cert, &key, &ca, err, errlen) < 0) {
+			close(listen_fd);
+			listen_fd = -1;
 			return -1;
-		}
-		client_cert_mode = tls->client_cert_required;
-		if (client_cert_mode != MCPG_CLIENT_CERT_MODE_NONE) {
-			tls_verify_peers = (verify_peers_fn)dlsym(RTLD_DEFAULT,
-								  "gnutls_certificate_verify_peers2");
-			tls_get_peers = (get_peers_fn)dlsym(RTLD_DEFAULT,
-							    "gnutls_certificate_get_peers");
-			ca = read_file("gateway.server.tls.client_ca_certs_path",
-				       mcpg_str(img, tls->client_ca_certs_path), err, errlen);
-			if (!ca || !tls_verify_peers || !tls_get_peers) {
-				if (ca)
-					snprintf(err, errlen, "client certificates: GnuTLS functions "
-							      "not found");
-				free(cert);
-				free(key);
-				free(ca);
-				return -1;
-			}
 		}
 		flags |= MHD_USE_TLS;
 	}
@@ -1398,7 +1460,7 @@ mcpg_http_start(const struct mcpg_rt *rt, char *err, size_t errlen)
 		ca ? MHD_OPTION_HTTPS_MEM_TRUST : MHD_OPTION_END, ca,
 		MHD_OPTION_END);
 	free(cert);
-	free(key);
+	free_secret(key);
 	free(ca);
 	if (!daemon_main) {
 		snprintf(err, errlen, "cannot start the HTTP server on '%s'", bind_addr);

@@ -23,12 +23,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "fed.h"
 #include "http.h"
+#include "identity.h"
 #include "jwks.h"
 #include "log.h"
 #include "mcp.h"
 #include "pool.h"
+#include "ratelimit.h"
 #include "reload.h"
 #include "rt.h"
 #include "schema_desc.h"
@@ -127,6 +130,59 @@ drain(uint64_t budget_ms, sigset_t *set)
 	return 0;
 }
 
+/*
+ * Refused credentials, seen by identity.c through mcpg_auth_hooks: the
+ * failed-authentication limiter answers 429 before a credential from a
+ * client over its allowance is even looked at, and every refusal costs the
+ * client a token and leaves an audit record.
+ */
+static int
+auth_gate(const struct mcpg_rt *rt, const struct sockaddr *peer, const char *xff)
+{
+	if (!rt->cfg->gateway.server.failed_auth_rate_limit_per_min)
+		return 0;
+	return mcpg_authfail_blocked(rt, peer, xff, mono_ms());
+}
+
+static void
+auth_failed(const struct mcpg_rt *rt, const char *rid, const struct sockaddr *peer,
+	    const char *xff, const struct mcpg_auth_result *res)
+{
+	(void)rid;
+	if (rt->cfg->gateway.server.failed_auth_rate_limit_per_min)
+		mcpg_authfail_note(rt, peer, xff, mono_ms());
+	mcpg_audit_auth_failure(peer, res->reason);
+}
+
+/*
+ * Open the audit ledger and make the boot record durable before any
+ * traffic: a required ledger that cannot take it under fail_closed refuses
+ * the boot.
+ */
+static int
+start_audit(const struct mcpg_rt *rt)
+{
+	char err[600], details[160];
+	struct mcpg_audit_event ev = { "mcpg.lifecycle.gateway_started", NULL, "config://gateway",
+				       "success", NULL, details, 0 };
+
+	if (mcpg_audit_configure(rt, err, sizeof(err)) < 0) {
+		fprintf(stderr, "mcpg: error: audit ledger: %s\n", err);
+		return -1;
+	}
+	snprintf(details, sizeof(details), "{\"version\":\"%s\",\"digest\":\"%s\",\"pid\":%ld}",
+		 MCPG_VERSION, rt->img.digest_hex, (long)getpid());
+	ev.fail_closed = rt->cfg->governance.audit.on_failure == MCPG_AUDIT_FAILURE_MODE_FAIL_CLOSED;
+	if (mcpg_audit_emit_wait(&ev) < 0 && rt->cfg->governance.audit.required) {
+		mcpg_audit_last_error(err, sizeof(err));
+		fprintf(stderr, "mcpg: error: audit ledger: the boot record could not be made "
+				"durable: %s\n", err);
+		mcpg_audit_stop();
+		return -1;
+	}
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -200,6 +256,12 @@ main(int argc, char **argv)
 		 "version", MCPG_LF_STR, MCPG_VERSION, "image", MCPG_LF_STR, layers ? layers : path,
 		 "pid", MCPG_LF_I64, (int64_t)getpid(), "bindings", MCPG_LF_U64,
 		 (uint64_t)rt->nbindings, NULL);
+	mcpg_auth_hooks.auth_gate = auth_gate;
+	mcpg_auth_hooks.auth_failed = auth_failed;
+	if (start_audit(rt) < 0) {
+		cleanup_tmp();
+		return 1;
+	}
 	if (mcpg_pool_start(2, 256) < 0 || mcpg_http_start(rt, err, sizeof(err)) < 0) {
 		if (!err[0])
 			snprintf(err, sizeof(err), "cannot start the worker threads");
@@ -243,6 +305,13 @@ main(int argc, char **argv)
 			 "inflight", MCPG_LF_I64, (int64_t)mcpg_http_inflight(), NULL);
 	mcpg_http_stop();
 	mcpg_fed_stop();
+	{
+		struct mcpg_audit_event ev = { "mcpg.lifecycle.gateway_stopped", NULL,
+					       "config://gateway", "success", NULL, NULL, 0 };
+
+		mcpg_audit_emit(&ev, NULL, NULL);
+		mcpg_audit_stop();
+	}
 	mcpg_log(MCPG_LOG_INFO, NULL, "stopped", NULL);
 	rt = mcpg_rt_publish(NULL);
 	mcpg_rt_release(rt);

@@ -9,7 +9,9 @@
  * A backend call runs inline on the HTTP thread only when it cannot block
  * (a mock without delay_ms); anything else becomes a job on the worker pool
  * with a deadline of request_timeout_ms, watched by the housekeeper thread,
- * which also evicts idle sessions.
+ * which also evicts idle sessions.  With the audit ledger on, a tools/call
+ * is always a job, since its answer waits for its records (audit.h); a
+ * backend that cannot block still runs without a hop to the pool.
  */
 #include "mcp.h"
 #include "identity.h"
@@ -19,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "audit.h"
 #include "fed.h"
 #include "jsonparse.h"
 #include "jsonw.h"
@@ -29,6 +32,9 @@
 #define PAGE_SIZE 100
 
 static struct mcpg_mcp_hooks hooks;
+
+static void audit_session(const char *action, const char *sid,
+			  const struct mcpg_identity_view *who, const char *rid);
 
 int64_t
 mcpg_mono_ms(void)
@@ -215,6 +221,7 @@ do_initialize(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg_mcp
 	}
 	s->owned = mcpg_identity_owner(ident, s->owner);
 	memcpy(out->session_id, s->id, sizeof(out->session_id));
+	audit_session("mcpg.session.opened", s->id, &ident->view, in->rid);
 	out->status = 200;
 	msg_begin(o, out->sse);
 	result_begin(o, idj);
@@ -320,6 +327,7 @@ job_free(struct mcpg_job *job)
 	json_decref(job->vars);
 	free(job->id_json);
 	strbuf_release(&job->out);
+	strbuf_release(&job->fin);
 	if (job->sess) {
 		atomic_fetch_sub(&job->sess->busy, 1);
 		mcpg_session_touch(job->sess);
@@ -567,12 +575,210 @@ job_timeout_locked(struct mcpg_job *job)
 	job_wake(job);
 }
 
+/* Hand the call's final message `msg` to http.c and drop the worker's reference. */
+static void
+job_finish(struct mcpg_job *job, const struct strbuf *msg, int timed_out)
+{
+	int deferred = 0, ring_timeout;
+
+	hk_unlink(job);
+	sess_unlink(job);
+	pthread_mutex_lock(&job->lock);
+	if (job->state == MCPG_JOB_RUNNING && !job->final) {
+		if (timed_out) {
+			job_timeout_locked(job);
+		} else if (msg->len && job->stream_id) {
+			/* Claimed; the message goes to the ring first (session lock). */
+			job->final = 1;
+			deferred = 1;
+		} else {
+			if (msg->len) {
+				job_append(job, msg->buf, msg->len);
+				job->state = MCPG_JOB_DONE;
+			} else {
+				job->state = MCPG_JOB_CANCELLED;
+			}
+			job->final = 1;
+			job_wake(job);
+		}
+	}
+	ring_timeout = job->stream_id && job->state == MCPG_JOB_TIMEOUT;
+	pthread_mutex_unlock(&job->lock);
+	if (deferred || ring_timeout) {
+		struct strbuf ev = STRBUF_INIT, tmo = STRBUF_INIT;
+
+		if (ring_timeout) {
+			/* The error the POST's stream got: a resumed stream gets it too. */
+			error_msg(&tmo, job->id_json, MCPG_RPC_REQUEST_TIMEOUT, "request timed out",
+				  NULL);
+			msg = &tmo;
+		}
+		job_ring(job, msg->buf, msg->len, 1, &ev);
+		if (deferred) {
+			pthread_mutex_lock(&job->lock);
+			strbuf_add(&job->out, ev.buf, ev.len);
+			job->state = MCPG_JOB_DONE;
+			job_wake(job);
+			pthread_mutex_unlock(&job->lock);
+		}
+		strbuf_release(&ev);
+		strbuf_release(&tmo);
+	}
+	mcpg_job_put(job);
+}
+
+/* ------------------------------------------------------------------------
+ * Audit records of calls and sessions (audit.h)
+ */
+
+static void
+audit_details(struct strbuf *d, const char *binding, const char *idj, const char *session)
+{
+	strbuf_addstr(d, "{\"binding\":");
+	mcpg_jsonw_cstr(d, binding);
+	if (idj) {
+		strbuf_addstr(d, ",\"rpc_id\":");
+		strbuf_addstr(d, idj);
+	}
+	if (session) {
+		strbuf_addstr(d, ",\"session\":");
+		mcpg_jsonw_cstr(d, session);
+	}
+}
+
+/* Record `action` for job's call; done(job, status) follows (also when audit went off). */
+static void
+audit_call(struct mcpg_job *job, const char *action, const char *outcome, const char *extra,
+	   mcpg_audit_done_fn *done)
+{
+	struct strbuf d = STRBUF_INIT, res = STRBUF_INIT;
+	struct mcpg_audit_event ev = { action, &job->ident.view, NULL, outcome, job->rid, NULL,
+				       job->rt->cfg->governance.audit.on_failure ==
+					       MCPG_AUDIT_FAILURE_MODE_FAIL_CLOSED };
+
+	audit_details(&d, job->call.binding->name, job->id_json, job->sess ? job->sess->id : NULL);
+	if (extra)
+		strbuf_addstr(&d, extra);
+	strbuf_addch(&d, '}');
+	strbuf_addf(&res, "tool://%s", job->call.binding->name);
+	ev.resource = res.buf;
+	ev.details = d.buf;
+	if (mcpg_audit_emit(&ev, done, job) < 0)
+		done(job, 0);
+	strbuf_release(&d);
+	strbuf_release(&res);
+}
+
+/* The record could not be made durable under fail_closed: the answer is an error. */
+static void
+audit_refuse(struct mcpg_job *job)
+{
+	strbuf_reset(&job->fin);
+	error_msg(&job->fin, job->id_json, -32603,
+		  "audit record could not be made durable; the call is refused", NULL);
+	job->timed_out = 0;
+}
+
+static void
+audit_completed_done(void *ctx, int status)
+{
+	struct mcpg_job *job = ctx;
+
+	if (status < 0 && job->fin.len)
+		audit_refuse(job);
+	job_finish(job, &job->fin, job->timed_out);
+}
+
+static void
+audit_completed(struct mcpg_job *job)
+{
+	struct strbuf extra = STRBUF_INIT;
+	int ok = job->rc == 0 && !job->timed_out && job->fin.len, timeout;
+
+	/* The housekeeper may have answered "timed out" and cancelled the call. */
+	pthread_mutex_lock(&job->lock);
+	timeout = job->timed_out || job->state == MCPG_JOB_TIMEOUT;
+	pthread_mutex_unlock(&job->lock);
+	strbuf_addf(&extra, ",\"latency_ms\":%lld", (long long)(mcpg_mono_ms() - job->t0_ms));
+	if (!ok) {
+		strbuf_addf(&extra, ",\"error\":\"%s\",\"error_code\":%d",
+			    timeout ? "timeout" : !job->fin.len ? "cancelled" : "backend",
+			    timeout ? MCPG_RPC_REQUEST_TIMEOUT
+			    : job->call.error_code ? job->call.error_code : -32603);
+		if (!timeout && job->fin.len && job->call.error_message[0]) {
+			strbuf_addstr(&extra, ",\"error_message\":");
+			mcpg_jsonw_cstr(&extra, job->call.error_message);
+		}
+	}
+	audit_call(job, "mcpg.tool.call.completed", ok ? "success" : "failure", extra.buf,
+		   audit_completed_done);
+	strbuf_release(&extra);
+}
+
+static int is_instant(const struct mcpg_rt *rt, const struct mcpg_binding *b);
+
+static void
+audit_allowed_done(void *ctx, int status)
+{
+	struct mcpg_job *job = ctx;
+
+	if (status < 0) {
+		/* Not run: no completed record follows. */
+		audit_refuse(job);
+		job_finish(job, &job->fin, 0);
+		return;
+	}
+	/*
+	 * A backend that cannot block runs right here on the audit writer: a
+	 * hop to the worker pool and back would cost more than the call.
+	 */
+	if (is_instant(job->rt, job->call.binding))
+		job->item.fn(&job->item);
+	else
+		mcpg_pool_submit(&job->item);
+}
+
+/* A session opened or closed (queued; nobody waits for it). */
+static void
+audit_session(const char *action, const char *sid, const struct mcpg_identity_view *who,
+	      const char *rid)
+{
+	char res[64];
+	struct mcpg_audit_event ev = { action, who, res, "success", rid, NULL, 0 };
+
+	if (!mcpg_audit_active())
+		return;
+	snprintf(res, sizeof(res), "session://%s", sid);
+	mcpg_audit_emit(&ev, NULL, NULL);
+}
+
+/* A tools/call the caller may not make (queued; the refusal does not wait). */
+static void
+audit_denied(const struct mcpg_mcp_req *in, const char *name, const char *idj,
+	     const struct mcpg_session *s, const struct mcpg_identity *ident)
+{
+	struct strbuf d = STRBUF_INIT, res = STRBUF_INIT;
+	struct mcpg_audit_event ev = { "mcpg.tool.call.denied", &ident->view, NULL, "denied",
+				       in->rid, NULL, 0 };
+
+	if (!mcpg_audit_active())
+		return;
+	audit_details(&d, name, idj, s ? s->id : NULL);
+	strbuf_addch(&d, '}');
+	strbuf_addf(&res, "tool://%s", name);
+	ev.resource = res.buf;
+	ev.details = d.buf;
+	mcpg_audit_emit(&ev, NULL, NULL);
+	strbuf_release(&d);
+	strbuf_release(&res);
+}
+
 static void
 job_run(struct mcpg_pool_item *it)
 {
 	struct mcpg_job *job = (struct mcpg_job *)it;
 	struct strbuf msg = STRBUF_INIT;
-	int rc, timed_out, deferred = 0, ring_timeout;
+	int rc, timed_out;
 
 	if (atomic_load(&job->call.cancelled)) {
 		rc = -1;
@@ -587,50 +793,16 @@ job_run(struct mcpg_pool_item *it)
 		count_backend_error(&job->call, rc);
 	if (!timed_out && !(rc < 0 && job->call.error_code == MCPG_RPC_CANCELLED_CODE))
 		call_message(&msg, job->id_json, &job->call, rc);
-	hk_unlink(job);
-	sess_unlink(job);
-	pthread_mutex_lock(&job->lock);
-	if (job->state == MCPG_JOB_RUNNING && !job->final) {
-		if (timed_out) {
-			job_timeout_locked(job);
-		} else if (msg.len && job->stream_id) {
-			/* Claimed; the message goes to the ring first (session lock). */
-			job->final = 1;
-			deferred = 1;
-		} else {
-			if (msg.len) {
-				job_append(job, msg.buf, msg.len);
-				job->state = MCPG_JOB_DONE;
-			} else {
-				job->state = MCPG_JOB_CANCELLED;
-			}
-			job->final = 1;
-			job_wake(job);
-		}
+	if (job->audited && job->rt->cfg->governance.audit.emit_tool_call_completed) {
+		/* The answer goes out once its record is durable (audit_completed_done). */
+		job->fin = msg;
+		job->rc = rc;
+		job->timed_out = timed_out;
+		audit_completed(job);
+		return;
 	}
-	ring_timeout = job->stream_id && job->state == MCPG_JOB_TIMEOUT;
-	pthread_mutex_unlock(&job->lock);
-	if (deferred || ring_timeout) {
-		struct strbuf ev = STRBUF_INIT;
-
-		if (ring_timeout) {
-			/* The error the POST's stream got: a resumed stream gets it too. */
-			strbuf_reset(&msg);
-			error_msg(&msg, job->id_json, MCPG_RPC_REQUEST_TIMEOUT, "request timed out",
-				  NULL);
-		}
-		job_ring(job, msg.buf, msg.len, 1, &ev);
-		if (deferred) {
-			pthread_mutex_lock(&job->lock);
-			strbuf_add(&job->out, ev.buf, ev.len);
-			job->state = MCPG_JOB_DONE;
-			job_wake(job);
-			pthread_mutex_unlock(&job->lock);
-		}
-		strbuf_release(&ev);
-	}
+	job_finish(job, &msg, timed_out);
 	strbuf_release(&msg);
-	mcpg_job_put(job);
 }
 
 /* Time a job out (hk_lock held).  The call keeps running until it notices. */
@@ -726,7 +898,9 @@ start_call_fwd(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg_mc
 	struct mcpg_job *job;
 	int64_t now = mcpg_mono_ms();
 
-	if (!fwd && is_instant(rt, b)) {
+	int audited = op == MCPG_CALL_TOOL && mcpg_audit_active();
+
+	if (!fwd && is_instant(rt, b) && !audited) {
 		struct mcpg_call call;
 		int rc;
 
@@ -762,6 +936,8 @@ start_call_fwd(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg_mc
 	pthread_mutex_init(&job->lock, NULL);
 	atomic_init(&job->refs, 2); /* http.c's and the worker's */
 	strbuf_init(&job->out, 0);
+	strbuf_init(&job->fin, 0);
+	job->audited = audited;
 	job->state = MCPG_JOB_RUNNING;
 	job->sse = out->sse;
 	job->conn = NULL;
@@ -826,7 +1002,12 @@ start_call_fwd(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg_mc
 
 	out->status = 200;
 	out->job = job;
-	mcpg_pool_submit(&job->item);
+	if (audited && rt->cfg->governance.audit.emit_tool_call_allowed)
+		audit_call(job, "mcpg.tool.call.allowed", "success", NULL, audit_allowed_done);
+	else if (is_instant(rt, b))
+		job->item.fn(&job->item); /* audited: only the answer waits, for its record */
+	else
+		mcpg_pool_submit(&job->item);
 }
 
 /*
@@ -916,6 +1097,8 @@ do_tools_call(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg_mcp
 		} else if (it) {
 			start_fed(rt, in, out, s, req, idj, cat, it, "tools/call", params, ident);
 		} else {
+			if (b && b->kind == MCPG_B_TOOL)
+				audit_denied(in, name, idj, s, ident);
 			if (!auth_required(rt, ident, out, idj))
 				rpc_errorf(out, idj, MCPG_RPC_BAD_PARAMS, "Unknown tool: %s", name);
 			return;
@@ -1752,6 +1935,7 @@ housekeeper(void *arg)
 static void
 session_ended(struct mcpg_session *s)
 {
+	audit_session("mcpg.session.closed", s->id, NULL, NULL);
 	cancel_session_jobs(s, NULL);
 	mcpg_fed_session_ended(s);
 	pthread_mutex_lock(&s->lock);

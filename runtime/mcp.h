@@ -104,6 +104,10 @@ struct mcpg_job {
 	struct mcpg_rt *rt;
 	struct mcpg_session *sess;
 	struct mcpg_identity ident;
+	int audited;        /* a tools/call the audit ledger records (audit.h) */
+	int timed_out;      /* the backend saw the deadline (worker) */
+	int rc;             /* the backend's result (worker) */
+	struct strbuf fin;  /* the final message while its record is being written */
 	struct mcpg_job *s_next, *s_prev; /* session's calls in flight (session lock) */
 	struct mcpg_job *t_next, *t_prev; /* deadline list (housekeeper lock) */
 };

@@ -6,8 +6,10 @@
 #include <stdatomic.h>
 #include <string.h>
 
+#include "audit.h"
 #include "fed.h"
 #include "log.h"
+#include "ratelimit.h"
 
 static const char *const hm_names[MCPG_HM__COUNT] = { "GET", "POST", "DELETE", "HEAD",
 						      "OTHER" };
@@ -194,6 +196,8 @@ mcpg_metrics_render(struct strbuf *o, const char *digest)
 	help(o, "mcpg_config_reload_failures_total", "counter",
 	     "Reloads refused; the previous image kept serving.");
 	strbuf_addf(o, "mcpg_config_reload_failures_total %llu\n", LOAD(reload_failures));
+	mcpg_audit_metrics(o);
+	mcpg_ratelimit_metrics(o);
 	help(o, "mcpg_info", "gauge", "The image being served.");
 	strbuf_addf(o, "mcpg_info{version=\"%s\",digest=\"%s\",instance=\"%s\"} 1\n",
 		    MCPG_VERSION, digest, mcpg_log_instance());

@@ -1,5 +1,5 @@
 /*
- * ratelimit.c - per-IP token buckets (see ratelimit.h).
+ * ratelimit.c - per-IP token buckets in fixed tables (see ratelimit.h).
  */
 #include "ratelimit.h"
 
@@ -12,30 +12,42 @@
 
 #include "authz.h"
 
-#define NSHARDS 64
-#define BUCKETS 256
-#define MAX_TRACKED 100000
-#define IDLE_MS (600 * 1000)
+#define SETS MCPG_RATELIMIT_SETS
+#define WAYS MCPG_RATELIMIT_WAYS
+#define NLOCKS 64
 
-struct bucket {
-	struct bucket *next;
+struct entry {
 	unsigned char addr[16]; /* IPv4 as ::ffff:a.b.c.d */
 	double tokens;
-	int64_t last_ms;
+	int64_t last_ms;        /* 0: the slot is free */
 };
 
-static struct shard {
-	pthread_mutex_t lock;
-	struct bucket *b[BUCKETS];
-} shards[NSHARDS];
-static atomic_long tracked;
+struct table {
+	const char *name;
+	pthread_mutex_t locks[NLOCKS]; /* lock of set i: locks[i % NLOCKS] */
+	struct entry (*sets)[WAYS];    /* SETS sets, allocated once */
+	atomic_long used;
+	atomic_ulong evictions, limited;
+};
+
+static struct table anon = { .name = "anonymous" }, authfail = { .name = "failed_auth" };
+static atomic_ulong authfail_notes;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 static void
-init_shards(void)
+init_table(struct table *t)
 {
-	for (int i = 0; i < NSHARDS; i++)
-		pthread_mutex_init(&shards[i].lock, NULL);
+	for (int i = 0; i < NLOCKS; i++)
+		pthread_mutex_init(&t->locks[i], NULL);
+	/* calloc: pages are only touched as sets fill, but never more than this. */
+	t->sets = calloc(SETS, sizeof(*t->sets));
+}
+
+static void
+init_tables(void)
+{
+	init_table(&anon);
+	init_table(&authfail);
 }
 
 static void
@@ -86,10 +98,9 @@ parse_ip(const char *s, size_t n, struct sockaddr_storage *ss)
 	return -1;
 }
 
-/* The client address: see ratelimit.h.  -1 when there is none. */
-static int
-client_ip(const struct mcpg_rt *rt, const struct sockaddr *peer, const char *xff,
-	  unsigned char out[16])
+int
+mcpg_client_ip(const struct mcpg_rt *rt, const struct sockaddr *peer, const char *xff,
+	       unsigned char out[16])
 {
 	if (!peer)
 		return -1;
@@ -122,6 +133,77 @@ hash_addr(const unsigned char a[16])
 	return h;
 }
 
+/*
+ * The entry of address `a` in `t`, its tokens refilled to `now`, with the
+ * set's lock held (*lk); NULL when absent and not `create` (lock released).
+ * A new entry replaces a free slot, else the one with the most tokens.
+ */
+static struct entry *
+lookup(struct table *t, const unsigned char a[16], int64_t now, double rate, double cap,
+       int create, pthread_mutex_t **lk)
+{
+	uint32_t h = hash_addr(a);
+	struct entry *set, *e = NULL, *victim = NULL;
+	double best = -1;
+
+	pthread_once(&once, init_tables);
+	if (!t->sets)
+		return NULL;
+	set = t->sets[h % SETS];
+	*lk = &t->locks[(h % SETS) % NLOCKS];
+	pthread_mutex_lock(*lk);
+	for (int i = 0; i < WAYS; i++) {
+		struct entry *x = &set[i];
+		double tok;
+
+		if (!x->last_ms) {
+			if (best < cap + 1) {
+				best = cap + 1; /* a free slot beats any entry */
+				victim = x;
+			}
+			continue;
+		}
+		/* `now` was read before the lock: another thread may have been later. */
+		tok = x->tokens + (now > x->last_ms ? (double)(now - x->last_ms) * rate : 0);
+		if (tok > cap)
+			tok = cap; /* also clamps after a reload lowered the burst */
+		x->tokens = tok;
+		x->last_ms = now > x->last_ms ? now : x->last_ms;
+		if (!memcmp(x->addr, a, 16))
+			e = x;
+		else if (tok > best)
+			best = tok, victim = x;
+	}
+	if (e || !create || !victim) {
+		if (!e)
+			pthread_mutex_unlock(*lk);
+		return e;
+	}
+	if (victim->last_ms)
+		atomic_fetch_add(&t->evictions, 1);
+	else
+		atomic_fetch_add(&t->used, 1);
+	memcpy(victim->addr, a, 16);
+	victim->tokens = cap;
+	victim->last_ms = now > 0 ? now : 1;
+	return victim;
+}
+
+/* Seconds until one token is back (Retry-After), rounded up, at least 1. */
+static int
+wait_secs(double tokens, double rate)
+{
+	double s = (1 - tokens) / rate / 1000.0;
+	int w;
+
+	if (s > 86400)
+		return 86400;
+	w = (int)s;
+	if (w < s)
+		w++; /* rounded up */
+	return w < 1 ? 1 : w;
+}
+
 int
 mcpg_ratelimit_take(const struct mcpg_rt *rt, const struct sockaddr *peer, const char *xff,
 		    int64_t now)
@@ -130,67 +212,99 @@ mcpg_ratelimit_take(const struct mcpg_rt *rt, const struct sockaddr *peer, const
 	double rate = (double)srv->anonymous_rate_limit_per_min / 60000.0; /* per ms */
 	double cap = srv->anonymous_rate_limit_burst ? (double)srv->anonymous_rate_limit_burst : 1;
 	unsigned char a[16];
-	struct shard *sh;
-	struct bucket *b;
-	uint32_t h;
+	pthread_mutex_t *lk;
+	struct entry *e;
 	int wait = 0;
 
-	if (!srv->anonymous_rate_limit_per_min || client_ip(rt, peer, xff, a) < 0)
+	if (!srv->anonymous_rate_limit_per_min || mcpg_client_ip(rt, peer, xff, a) < 0)
 		return 0;
-	pthread_once(&once, init_shards);
-	h = hash_addr(a);
-	sh = &shards[h % NSHARDS];
-	pthread_mutex_lock(&sh->lock);
-	for (b = sh->b[(h / NSHARDS) % BUCKETS]; b && memcmp(b->addr, a, 16); b = b->next)
-		;
-	if (!b) {
-		b = calloc(1, sizeof(*b));
-		if (!b) {
-			pthread_mutex_unlock(&sh->lock);
-			return 0;
-		}
-		memcpy(b->addr, a, 16);
-		b->tokens = cap;
-		b->last_ms = now;
-		b->next = sh->b[(h / NSHARDS) % BUCKETS];
-		sh->b[(h / NSHARDS) % BUCKETS] = b;
-		atomic_fetch_add(&tracked, 1);
-	}
-	b->tokens += (double)(now - b->last_ms) * rate;
-	if (b->tokens > cap)
-		b->tokens = cap; /* also clamps after a reload lowered the burst */
-	b->last_ms = now;
-	if (b->tokens >= 1)
-		b->tokens -= 1;
+	e = lookup(&anon, a, now, rate, cap, 1, &lk);
+	if (!e)
+		return 0;
+	if (e->tokens >= 1)
+		e->tokens -= 1;
 	else
-		wait = (int)((1 - b->tokens) / rate / 1000.0) + 1; /* seconds, rounded up */
-	pthread_mutex_unlock(&sh->lock);
+		wait = wait_secs(e->tokens, rate);
+	pthread_mutex_unlock(lk);
+	if (wait)
+		atomic_fetch_add(&anon.limited, 1);
+	return wait;
+}
+
+int
+mcpg_authfail_blocked(const struct mcpg_rt *rt, const struct sockaddr *peer, const char *xff,
+		      int64_t now)
+{
+	const struct mcpg_server *srv = &rt->cfg->gateway.server;
+	double rate = (double)srv->failed_auth_rate_limit_per_min / 60000.0;
+	double cap = srv->failed_auth_rate_limit_burst ? (double)srv->failed_auth_rate_limit_burst
+						       : 1;
+	unsigned char a[16];
+	pthread_mutex_t *lk;
+	struct entry *e;
+	int wait = 0;
+
+	if (!srv->failed_auth_rate_limit_per_min || mcpg_client_ip(rt, peer, xff, a) < 0)
+		return 0;
+	e = lookup(&authfail, a, now, rate, cap, 0, &lk);
+	if (!e)
+		return 0; /* never failed, or forgotten: a full bucket */
+	if (e->tokens < 1)
+		wait = wait_secs(e->tokens, rate);
+	pthread_mutex_unlock(lk);
+	if (wait)
+		atomic_fetch_add(&authfail.limited, 1);
 	return wait;
 }
 
 void
-mcpg_ratelimit_sweep(int64_t now)
+mcpg_authfail_note(const struct mcpg_rt *rt, const struct sockaddr *peer, const char *xff,
+		   int64_t now)
 {
-	if (atomic_load(&tracked) <= MAX_TRACKED)
+	const struct mcpg_server *srv = &rt->cfg->gateway.server;
+	double rate = (double)srv->failed_auth_rate_limit_per_min / 60000.0;
+	double cap = srv->failed_auth_rate_limit_burst ? (double)srv->failed_auth_rate_limit_burst
+						       : 1;
+	unsigned char a[16];
+	pthread_mutex_t *lk;
+	struct entry *e;
+
+	atomic_fetch_add(&authfail_notes, 1);
+	if (!srv->failed_auth_rate_limit_per_min || mcpg_client_ip(rt, peer, xff, a) < 0)
 		return;
-	pthread_once(&once, init_shards);
-	for (int i = 0; i < NSHARDS; i++) {
-		struct shard *sh = &shards[i];
+	e = lookup(&authfail, a, now, rate, cap, 1, &lk);
+	if (!e)
+		return;
+	e->tokens = e->tokens >= 1 ? e->tokens - 1 : 0;
+	pthread_mutex_unlock(lk);
+}
 
-		pthread_mutex_lock(&sh->lock);
-		for (int k = 0; k < BUCKETS; k++) {
-			struct bucket **pp = &sh->b[k], *b;
+void
+mcpg_ratelimit_metrics(struct strbuf *o)
+{
+	const struct table *t[2] = { &anon, &authfail };
 
-			while ((b = *pp)) {
-				if (now - b->last_ms >= IDLE_MS) {
-					*pp = b->next;
-					free(b);
-					atomic_fetch_sub(&tracked, 1);
-				} else {
-					pp = &b->next;
-				}
-			}
-		}
-		pthread_mutex_unlock(&sh->lock);
-	}
+	strbuf_addstr(o, "# HELP mcpg_ratelimit_entries Client addresses held by a limiter table.\n"
+			 "# TYPE mcpg_ratelimit_entries gauge\n");
+	for (int i = 0; i < 2; i++)
+		strbuf_addf(o, "mcpg_ratelimit_entries{table=\"%s\"} %ld\n", t[i]->name,
+			    atomic_load(&t[i]->used));
+	strbuf_addstr(o, "# HELP mcpg_ratelimit_capacity Fixed size of a limiter table.\n"
+			 "# TYPE mcpg_ratelimit_capacity gauge\n");
+	for (int i = 0; i < 2; i++)
+		strbuf_addf(o, "mcpg_ratelimit_capacity{table=\"%s\"} %d\n", t[i]->name,
+			    SETS * WAYS);
+	strbuf_addstr(o, "# HELP mcpg_ratelimit_evictions_total Entries replaced in a full set.\n"
+			 "# TYPE mcpg_ratelimit_evictions_total counter\n");
+	for (int i = 0; i < 2; i++)
+		strbuf_addf(o, "mcpg_ratelimit_evictions_total{table=\"%s\"} %lu\n", t[i]->name,
+			    atomic_load(&t[i]->evictions));
+	strbuf_addstr(o, "# HELP mcpg_ratelimit_limited_total Requests answered 429 by a limiter.\n"
+			 "# TYPE mcpg_ratelimit_limited_total counter\n");
+	for (int i = 0; i < 2; i++)
+		strbuf_addf(o, "mcpg_ratelimit_limited_total{table=\"%s\"} %lu\n", t[i]->name,
+			    atomic_load(&t[i]->limited));
+	strbuf_addf(o, "# HELP mcpg_auth_failures_total Rejected tokens.\n"
+		       "# TYPE mcpg_auth_failures_total counter\nmcpg_auth_failures_total %lu\n",
+		    atomic_load(&authfail_notes));
 }

@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "log.h"
 #include "mcp.h"
 #include "metrics.h"
@@ -277,6 +278,16 @@ mcpg_build_image(const char *mcpgc, const char *layers, const char *out, char *e
  * Reloading
  */
 
+/* A refused reload in the audit ledger: the image that keeps serving. */
+static void
+audit_refused(const char *source, const char *err)
+{
+	struct mcpg_rt *cur = mcpg_rt_acquire();
+
+	mcpg_audit_config_reloaded(0, source, cur ? cur->img.digest_hex : NULL, NULL, err);
+	mcpg_rt_release(cur);
+}
+
 int
 mcpg_reload_now(const char *source)
 {
@@ -294,6 +305,7 @@ mcpg_reload_now(const char *source)
 		    rename(tmp, image_path) < 0) {
 			if (!err[0])
 				snprintf(err, sizeof(err), "rename: %s", strerror(errno));
+			audit_refused(source, err);
 			mcpg_metrics_reload(0);
 			mcpg_log(MCPG_LOG_ERROR, NULL, "reload failed; the previous image keeps serving",
 				 "source", MCPG_LF_STR, source, "error", MCPG_LF_STR, err, NULL);
@@ -304,6 +316,7 @@ mcpg_reload_now(const char *source)
 	err[0] = '\0';
 	next = mcpg_rt_load(image_path, err, sizeof(err));
 	if (!next) {
+		audit_refused(source, err);
 		mcpg_metrics_reload(0);
 		mcpg_log(MCPG_LOG_ERROR, NULL, "reload failed; the previous image keeps serving",
 			 "source", MCPG_LF_STR, source, "image", MCPG_LF_STR, image_path, "error",
@@ -326,6 +339,11 @@ mcpg_reload_now(const char *source)
 	mcpg_rt_release(cur);
 	old = mcpg_rt_publish(next);
 	mcpg_log_configure(next);
+	if (mcpg_audit_configure(next, err, sizeof(err)) < 0)
+		mcpg_log(MCPG_LOG_ERROR, NULL, "audit ledger of the new image cannot be opened",
+			 "error", MCPG_LF_STR, err, NULL);
+	mcpg_audit_config_reloaded(1, source, old ? old->img.digest_hex : NULL,
+				   next->img.digest_hex, NULL);
 	mcpg_mcp_reloaded(old, next);
 	mcpg_metrics_reload(1);
 	mcpg_log(MCPG_LOG_INFO, NULL, "config reloaded", "source", MCPG_LF_STR, source, "old",

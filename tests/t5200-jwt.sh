@@ -25,6 +25,7 @@ cat > base.yaml << EOF
 gateway:
   server:
     bind_address: "127.0.0.1:$PORT"
+    failed_auth_rate_limit_per_min: 0  # the attacks: no lockout (t5210 tests it)
 cluster:
   kind: single_node
 governance:
@@ -242,10 +243,10 @@ fi
 # keys_file errors point at the key.
 sed -e "s|keys_file: keys.json|keys_file: missing.json|" base.yaml > missing.yaml
 "$MCPGC" check missing.yaml > miss.out 2>&1
-grep -q 'missing.yaml:9:[0-9]*: error: .*cannot read' miss.out && ok "compile: a missing keys_file is an error at the key" ||
+grep -q 'missing.yaml:10:[0-9]*: error: .*cannot read' miss.out && ok "compile: a missing keys_file is an error at the key" ||
 	fail "compile: a missing keys_file is an error at the key" "$(cat miss.out)"
 echo '{"keys":[{"kty":"oct","k":"AAAA"}]}' > bad.json
 sed -e "s|keys_file: keys.json|keys_file: bad.json|" base.yaml > bad.yaml
 "$MCPGC" check bad.yaml > bad.out 2>&1
-grep -q 'bad.yaml:9:[0-9]*: error: .*no key usable' bad.out && ok "compile: an unusable key set is an error at the key" ||
+grep -q 'bad.yaml:10:[0-9]*: error: .*no key usable' bad.out && ok "compile: an unusable key set is an error at the key" ||
 	fail "compile: an unusable key set is an error at the key" "$(cat bad.out)"

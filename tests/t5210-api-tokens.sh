@@ -151,3 +151,36 @@ rm tokens.yaml
 grep -q 't.yaml:11:13: error: .governance.access.api_tokens.file.: cannot read' miss.out &&
 	ok "check: a missing token file is an error at the key" ||
 	fail "check: a missing token file is an error at the key" "$(cat miss.out)"
+
+# The failed-authentication limiter (burst 3, 1 a minute), over HTTP: three
+# refused tokens are 401, then the client is held back with 429 and
+# Retry-After, a good token included (its credential is not even looked at),
+# while another client address is not.
+cp "$FIX/tokens.yaml" tokens.yaml
+PORT2=$(free_port)
+sed -e "s|127.0.0.1:$PORT|127.0.0.1:$PORT2|" \
+    -e 's|^    anonymous_rate_limit_burst: 2$|    anonymous_rate_limit_burst: 2\n    failed_auth_rate_limit_per_min: 1\n    failed_auth_rate_limit_burst: 3\n    trusted_proxies: ["127.0.0.1/32"]|' \
+    t.yaml > lock.yaml
+"$MCPGC" build lock.yaml -o lock.img > lock.out 2>&1 || fail "lockout: build" "$(cat lock.out)"
+"$MCPG" --image "$PWD/lock.img" 2> lock.log &
+PIDS="$PIDS $!"
+n=250
+while [ "$(curl -s -o /dev/null -w '%{http_code}' -m 1 "http://127.0.0.1:$PORT2/ready")" != 200 ] && [ $n -gt 0 ]; do
+	sleep 0.02; n=$((n - 1))
+done
+U=http://127.0.0.1:$PORT2/mcp
+codes=
+for i in 1 2 3 4; do
+	post "bm9wZS1ub3BlLW5vcGUtbm9wZS1ub3BlLW5vcGUtbm9wZT0=" "$INIT"
+	codes="$codes $CODE"
+done
+[ "$codes" = " 401 401 401 429" ] && grep -qi '^retry-after: [1-9]' out.hdr &&
+	ok "lockout: three refused tokens, then 429 with Retry-After" ||
+	fail "lockout: three refused tokens, then 429 with Retry-After" "$codes" "$(cat out.hdr)"
+post "$(sed -n 's/^token-1735689600 //p' "$FIX/tokens.txt")" "$INIT"
+[ "$CODE" = 429 ] && ok "lockout: a good token from the locked-out client waits too" ||
+	fail "lockout: a good token from the locked-out client waits too" "status $CODE"
+CODE=$(curl -s -m 10 -o out.body -w '%{http_code}' -X POST -H "$J" -H "$A" -H "X-Forwarded-For: 192.0.2.7" \
+	-H "Authorization: Bearer $(sed -n 's/^token-1735689600 //p' "$FIX/tokens.txt")" -d "$INIT" "$U")
+[ "$CODE" = 200 ] && ok "lockout: another client (X-Forwarded-For from a trusted proxy) is not held back" ||
+	fail "lockout: another client (X-Forwarded-For from a trusted proxy) is not held back" "status $CODE"

@@ -31,6 +31,9 @@ cat > o.yaml << EOF
 gateway:
   server:
     bind_address: "127.0.0.1:$PORT"
+    # Every attack below is a refused token from 127.0.0.1: no lockout here
+    # (t5210 tests the failed-authentication limiter).
+    failed_auth_rate_limit_per_min: 0
 cluster:
   kind: single_node
 governance:
