@@ -242,4 +242,43 @@ clean:
 
 .PHONY: all check tests regen check-generated man-lint fuzz deps run install clean FORCE
 
--include $(shell find $(B) -name '*.d' 2>/dev/null)
+# ---------------------------------------------------------------------------
+# Static runtime and the container root file system (issue 8)
+#
+#   make static            build/static/mcpg: fully static glibc, no NSS
+#   make container-rootfs  build/rootfs/: what deploy/Dockerfile's scratch
+#                          stage holds
+#
+# libmicrohttpd (without HTTPS) and curl (http, https via OpenSSL) come from
+# Debian's source packages, built once into build/third by
+# scripts/build-third; the rest links Debian's own .a files.  The static
+# objects are a separate build tree (B=build/static, STATIC=1), so the
+# dynamic build is untouched.  Left out: listener TLS (mcpg refuses it at
+# boot), NATS (no static libnats), see README.
+
+THIRD ?= $(B)/third
+ROOTFS ?= $(B)/rootfs
+ROOTFS_UID ?= 65532
+ROOTFS_CONFIG ?= deploy/container.yaml
+
+ifeq ($(STATIC),1)
+STATIC_PKGS := $(filter-out libnats libjwt,$(MCPG_PKGS))
+STATIC_PC := PKG_CONFIG_PATH=$(THIRD)/inst/lib/pkgconfig $(PKG_CONFIG)
+PKG_CFLAGS := $(shell $(STATIC_PC) --cflags $(STATIC_PKGS))
+MCPG_LIBS := $(shell $(STATIC_PC) --static --libs $(STATIC_PKGS)) -lpthread
+BASE_CFLAGS += -DMCPG_STATIC_RESOLVER -DMCPG_WITHOUT_NATS
+LDFLAGS += -static -Wl,--wrap=getaddrinfo
+endif
+
+static:
+	@scripts/build-third $(THIRD)
+	@$(MAKE) --no-print-directory B=$(B)/static STATIC=1 THIRD=$(abspath $(THIRD)) \
+		$(B)/static/mcpg
+
+container-rootfs: static $(B)/mcpgc
+	@scripts/container-rootfs $(B)/static/mcpg $(B)/mcpgc $(ROOTFS_CONFIG) \
+		$(ROOTFS) $(ROOTFS_UID)
+
+.PHONY: static container-rootfs
+
+-include $(shell find $(B) -path $(B)/third -prune -o -name '*.d' -print 2>/dev/null)
