@@ -185,7 +185,7 @@ $(B)/tests/%: $(B)/tests/unit/%.o $(LIBMCC) $(LIBMCPG)
 	@mkdir -p $(dir $@)
 	$(QUIET_LINK)$(CC) $(LDFLAGS) -o $@ $^ $(MCC_LIBS) $(MCPG_LIBS)
 
-tests: $(PROGRAMS) $(B)/mcpgc-gen $(UNIT_PROGS)
+tests: $(PROGRAMS) $(B)/mcpgc-gen $(UNIT_PROGS) container-rootfs
 
 # The test driver runs last: its "N passed, N failed" line closes the output.
 check: deps tests
@@ -256,7 +256,8 @@ clean:
 # dynamic build is untouched.  Left out: listener TLS (mcpg refuses it at
 # boot), NATS (no static libnats), see README.
 
-THIRD ?= $(B)/third
+# One build of the third-party archives serves every build tree (B=...).
+THIRD ?= build/third
 ROOTFS ?= $(B)/rootfs
 ROOTFS_UID ?= 65532
 ROOTFS_CONFIG ?= deploy/container.yaml
@@ -273,7 +274,7 @@ endif
 static:
 	@scripts/build-third $(THIRD)
 	@$(MAKE) --no-print-directory B=$(B)/static STATIC=1 THIRD=$(abspath $(THIRD)) \
-		$(B)/static/mcpg
+		SANITIZE= $(B)/static/mcpg
 
 container-rootfs: static $(B)/mcpgc
 	@scripts/container-rootfs $(B)/static/mcpg $(B)/mcpgc $(ROOTFS_CONFIG) \
