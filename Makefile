@@ -25,6 +25,7 @@ BINDIR = $(PREFIX)/bin
 SBINDIR = $(PREFIX)/sbin
 MANDIR = $(PREFIX)/share/man
 DATADIR = $(PREFIX)/share/mcpg
+UNITDIR = $(PREFIX)/lib/systemd/system
 
 CC ?= cc
 ifeq ($(CC),cc)
@@ -227,7 +228,8 @@ run: deps all
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man1 \
-		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DATADIR)/templates
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DATADIR)/templates \
+		$(DESTDIR)$(UNITDIR)
 	install -m 755 $(B)/mcpgc $(DESTDIR)$(BINDIR)/mcpgc
 	ln -sf mcpgc $(DESTDIR)$(BINDIR)/mcpg-config-check
 	ln -sf mcpgc $(DESTDIR)$(BINDIR)/mcpg-config-init
@@ -235,7 +237,11 @@ install: all
 	install -m 644 generated/mcpg-config.5 $(wildcard man/*.5) $(DESTDIR)$(MANDIR)/man5/
 	for f in $(wildcard man/*.1); do install -m 644 $$f $(DESTDIR)$(MANDIR)/man1/; done
 	for f in $(wildcard man/*.8); do install -m 644 $$f $(DESTDIR)$(MANDIR)/man8/; done
-	install -m 644 templates/*.yaml generated/mcpg-config.schema.json $(DESTDIR)$(DATADIR)/templates/
+	install -m 644 templates/*.yaml templates/README.md generated/mcpg-config.schema.json \
+		$(DESTDIR)$(DATADIR)/templates/
+	sed -e 's|/usr/sbin/mcpg|$(SBINDIR)/mcpg|g' -e 's|/usr/bin/mcpgc|$(BINDIR)/mcpgc|g' \
+		deploy/mcpg.service > $(DESTDIR)$(UNITDIR)/mcpg.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/mcpg.service
 
 clean:
 	rm -rf $(B)
