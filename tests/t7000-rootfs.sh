@@ -83,12 +83,14 @@ start() {
 		$JAIL "$1" /mcpg 2> "$2" &
 	JPID=$!
 	PIDS="$PIDS $JPID"
-	MPID=
 	n=500
 	while [ "$n" -gt 0 ]; do
-		MPID=${MPID:-$(pgrep -P "$JPID" 2> /dev/null | head -1)}
-		[ "$(curl -s -o /dev/null -w '%{http_code}' -m 1 "http://127.0.0.1:$3/ready")" = 200 ] &&
-			return 0
+		# unshare's one child becomes /mcpg (chroot execs it); it can be
+		# ready before a first look for it, so look after the answer.
+		if [ "$(curl -s -o /dev/null -w '%{http_code}' -m 1 "http://127.0.0.1:$3/ready")" = 200 ]; then
+			MPID=$(pgrep -P "$JPID" | head -1)
+			[ -n "$MPID" ] && return 0
+		fi
 		kill -0 "$JPID" 2> /dev/null || return 1
 		sleep 0.02
 		n=$((n - 1))
@@ -99,6 +101,10 @@ start() {
 # stop ID LOG: SIGTERM to mcpg; exit status 0 and the "stopped" line.
 stop() {
 	kill -TERM "$MPID" 2> /dev/null
+	# Bounded: a lost signal must fail the case, not hang the suite.
+	n=500
+	while [ "$n" -gt 0 ] && kill -0 "$JPID" 2> /dev/null; do sleep 0.02; n=$((n - 1)); done
+	kill -0 "$JPID" 2> /dev/null && kill -KILL "$JPID"
 	wait "$JPID"
 	rc=$?
 	if [ "$rc" -eq 0 ] && grep -q '"msg":"stopped"' "$2"; then ok "$1"; else
