@@ -293,6 +293,12 @@ mcpg_getaddrinfo(const struct mcpg_resolve_cfg *cfg, const char *node,
 		memset(&st, 0, sizeof(st));
 		if (res_ninit(&st) < 0)
 			return EAI_SYSTEM;
+		if (cfg && cfg->nameserver) {
+			st.nscount = 1;
+			st.nsaddr_list[0] = *cfg->nameserver;
+			st.retrans = 1;
+			st.retry = 1;
+		}
 		if (family_ok(want, AF_INET))
 			e4 = from_dns(&st, node, ns_t_a, &as);
 		/* A name that does not exist for A does not exist for AAAA either. */

@@ -16,9 +16,13 @@
 
 #include <netdb.h>
 
+struct sockaddr_in;
+
 struct mcpg_resolve_cfg {
 	const char *hosts;      /* "/etc/hosts" when NULL */
 	int no_dns;             /* 1: /etc/hosts and localhost only (tests) */
+	/* Tests: this name server (one try, 1 s) instead of resolv.conf's. */
+	const struct sockaddr_in *nameserver;
 };
 
 /* getaddrinfo() with the same contract (results freed by freeaddrinfo),
