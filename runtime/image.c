@@ -904,6 +904,7 @@ struct digest_job {
 	size_t len;
 	unsigned char out[32];
 	int rc;
+	pthread_t th;
 };
 
 static void *
@@ -918,7 +919,7 @@ digest_thread(void *arg)
 static int
 verify(struct mcpg_image *img, const unsigned char *buf, size_t len,
        const struct mcpg_schema *schema, const unsigned char *hashed,
-       struct mcpg_verify_error *err)
+       struct mcpg_verify_error *err, int defer)
 {
 	struct vctx v;
 	uint64_t toff = 0;
@@ -947,11 +948,17 @@ verify(struct mcpg_image *img, const unsigned char *buf, size_t len,
 		 * the structure (which is safe on any bytes).  A wrong digest
 		 * is still the error reported, as when it is checked first.
 		 */
-		struct digest_job dj = { buf, len, { 0 }, -1 };
+		struct digest_job *dj = malloc(sizeof(*dj));
 		struct mcpg_verify_error serr;
-		pthread_t th;
 
-		if (pthread_create(&th, NULL, digest_thread, &dj) == 0) {
+		if (dj) {
+			*dj = (struct digest_job){ buf, len, { 0 }, -1, 0 };
+			if (pthread_create(&dj->th, NULL, digest_thread, dj)) {
+				free(dj);
+				dj = NULL;
+			}
+		}
+		if (dj) {
 			int bad;
 
 			v.err = err ? &serr : NULL;
@@ -960,12 +967,20 @@ verify(struct mcpg_image *img, const unsigned char *buf, size_t len,
 			bad = check_strs(&v) < 0 || check_tables(&v) < 0 || check_data(&v) < 0;
 			v.err = err;
 			v.npath = 0;
-			pthread_join(th, NULL);
-			if (dj.rc == 0)
-				v.hashed = dj.out;
-			if (check_digest(&v) < 0)
-				goto out;
+			if (defer && !bad) {
+				/* Sound structure: mcpg_image_open_end() checks the digest. */
+				img->digest_pending = dj;
+				goto ok;
+			}
+			pthread_join(dj->th, NULL);
+			if (dj->rc == 0)
+				v.hashed = dj->out;
+			rc = check_digest(&v);
 			v.hashed = NULL;
+			free(dj);
+			if (rc < 0)
+				goto out;
+			rc = -1;
 			if (bad) {
 				if (err)
 					*err = serr;
@@ -994,7 +1009,7 @@ int
 mcpg_image_verify(struct mcpg_image *img, const unsigned char *buf, size_t len,
 		  const struct mcpg_schema *schema, struct mcpg_verify_error *err)
 {
-	return verify(img, buf, len, schema, NULL, err);
+	return verify(img, buf, len, schema, NULL, err, 0);
 }
 
 int
@@ -1002,7 +1017,7 @@ mcpg_image_verify_hashed(struct mcpg_image *img, const unsigned char *buf, size_
 			 const struct mcpg_schema *schema, const unsigned char digest[32],
 			 struct mcpg_verify_error *err)
 {
-	return verify(img, buf, len, schema, digest, err);
+	return verify(img, buf, len, schema, digest, err, 0);
 }
 
 static int
@@ -1017,8 +1032,8 @@ io_fail(struct mcpg_verify_error *err, const char *what, int errnum)
 }
 
 int
-mcpg_image_open(struct mcpg_image *img, const char *path,
-		const struct mcpg_schema *schema, struct mcpg_verify_error *err)
+mcpg_image_open_begin(struct mcpg_image *img, const char *path,
+		      const struct mcpg_schema *schema, struct mcpg_verify_error *err)
 {
 	struct stat st;
 	void *map;
@@ -1060,7 +1075,7 @@ mcpg_image_open(struct mcpg_image *img, const char *path,
 		return io_fail(err, "cannot map", e);
 	}
 	close(fd);
-	if (mcpg_image_verify(img, map, (size_t)st.st_size, schema, err) < 0) {
+	if (verify(img, map, (size_t)st.st_size, schema, NULL, err, 1) < 0) {
 		munmap(map, (size_t)st.st_size);
 		return -1;
 	}
@@ -1068,9 +1083,53 @@ mcpg_image_open(struct mcpg_image *img, const char *path,
 	return 0;
 }
 
+int
+mcpg_image_open_end(struct mcpg_image *img, struct mcpg_verify_error *err)
+{
+	struct digest_job *dj = img->digest_pending;
+	struct vctx v;
+	int rc;
+
+	if (!dj)
+		return 0;
+	pthread_join(dj->th, NULL);
+	img->digest_pending = NULL;
+	memset(&v, 0, sizeof(v));
+	v.buf = img->base;
+	v.len = img->size;
+	v.schema = img->schema;
+	v.img = img;
+	v.err = err;
+	if (err)
+		memset(err, 0, sizeof(*err));
+	v.hashed = dj->rc == 0 ? dj->out : NULL;
+	rc = check_digest(&v);
+	free(dj);
+	return rc;
+}
+
+int
+mcpg_image_open(struct mcpg_image *img, const char *path,
+		const struct mcpg_schema *schema, struct mcpg_verify_error *err)
+{
+	if (mcpg_image_open_begin(img, path, schema, err) < 0)
+		return -1;
+	if (mcpg_image_open_end(img, err) < 0) {
+		mcpg_image_close(img);
+		return -1;
+	}
+	return 0;
+}
+
 void
 mcpg_image_close(struct mcpg_image *img)
 {
+	if (img->digest_pending) {
+		struct digest_job *dj = img->digest_pending;
+
+		pthread_join(dj->th, NULL);
+		free(dj);
+	}
 	if (img->is_mapped && img->base)
 		munmap((void *)(uintptr_t)img->base, img->size);
 	memset(img, 0, sizeof(*img));
