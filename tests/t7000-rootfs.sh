@@ -59,6 +59,30 @@ size=$(du -sb "$ROOTFS" | cut -f1)
 	fail "rootfs: within 8 MB" "$size bytes"
 echo "# rootfs $size bytes, /mcpg $(wc -c < "$ROOTFS/mcpg") bytes"
 
+# What the static build leaves out is refused at boot, in one line.
+if openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout key.pem \
+	-out cert.pem -days 1 -subj /CN=localhost > /dev/null 2>&1; then
+	cat > tls.yaml << EOF
+gateway:
+  server:
+    bind_address: "127.0.0.1:$(free_port)"
+    tls: {cert_path: "$PWD/cert.pem", key_path: "$PWD/key.pem"}
+cluster: {kind: single_node}
+governance: {audit: {enabled: false}}
+EOF
+	"$MCPGC" build tls.yaml -o tls.img > /dev/null 2>&1
+	timeout 10 "$ROOTFS/mcpg" --image tls.img > tls.out 2> tls.err
+	rc=$?
+	if [ "$rc" -eq 1 ] && [ "$(grep -c '^mcpg: error: ' tls.err)" -eq 1 ]; then
+		ok "static: a listener TLS image is refused at boot"
+	else
+		fail "static: a listener TLS image is refused at boot" "exit status $rc" "$(cat tls.err)"
+	fi
+	echo "# $(grep '^mcpg: error: ' tls.err)"
+else
+	skip "static: a listener TLS image is refused at boot" "openssl cannot make a certificate"
+fi
+
 # ---------------------------------------------------------------------------
 # Running inside it
 
