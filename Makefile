@@ -261,6 +261,12 @@ clean:
 # objects are a separate build tree (B=build/static, STATIC=1), so the
 # dynamic build is untouched.  Left out: listener TLS (mcpg refuses it at
 # boot), NATS (no static libnats), see README.
+#
+# The link warns that getaddrinfo, gethostbyname and dlopen need glibc's
+# shared libraries at run time.  getaddrinfo is wrapped (runtime/resolve.c
+# resolves without NSS; the warning is about the real one behind it);
+# OpenSSL's gethostbyname (BIO_gethostbyname) and dlopen (engines) are
+# never called by mcpg.
 
 # One build of the third-party archives serves every build tree (B=...).
 THIRD ?= build/third
