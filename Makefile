@@ -265,8 +265,8 @@ clean:
 # The link warns that getaddrinfo, gethostbyname and dlopen need glibc's
 # shared libraries at run time.  getaddrinfo is wrapped (runtime/resolve.c
 # resolves without NSS; the warning is about the real one behind it);
-# OpenSSL's gethostbyname (BIO_gethostbyname) and dlopen (engines) are
-# never called by mcpg.
+# OpenSSL's gethostbyname (BIO_gethostbyname) is never called, and its
+# dlopen only when an openssl.cnf loads an engine or provider module.
 
 # One build of the third-party archives serves every build tree (B=...).
 THIRD ?= build/third
