@@ -9,7 +9,12 @@
                                         start CMD RUNS times and time each start
                                         to its first HTTP answer on URL (any
                                         status, or 200 only), then SIGTERM it;
-                                        prints "boot_ms median=M min=A max=B"
+                                        prints "boot_ms median=M min=A max=B",
+                                        and "ready_boot_ms median=M min=A max=B"
+                                        from mcpg's "ready" log line (main()
+                                        to ready, as mcpg measures it); before
+                                        them one "run wall_ms=W ready_ms=R"
+                                        line per start
     httpaux.py reload HEALTH_URL NEW IMAGE [TIMEOUT_S]
                                         rename NEW onto IMAGE and time the
                                         rename to the first HEALTH_URL answer
@@ -96,24 +101,30 @@ def first_answer(host, port, path, want_200, deadline):
 
 def boot(runs, url, mode, cmd):
     host, port, path = split(url)
-    times = []
+    times, inner = [], []
     for _ in range(runs):
         t0 = time.monotonic()
-        p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         ok = first_answer(host, port, path, mode == "200", t0 + 30)
         dt = (time.monotonic() - t0) * 1000
         p.send_signal(signal.SIGTERM)
         try:
-            p.wait(10)
+            err = p.communicate(timeout=10)[1]
         except subprocess.TimeoutExpired:
             p.kill()
-            p.wait()
+            err = p.communicate()[1]
         if not ok:
             print(f"boot_ms failed: no answer on {url} within 30 s")
             return 1
         times.append(dt)
+        m = re.search(rb'"msg":"ready".*?"boot_ms":([0-9.]+)', err)
+        if m:
+            inner.append(float(m.group(1)))
+        print(f"run wall_ms={dt:.3f} ready_ms={m.group(1).decode() if m else '-'}")
         time.sleep(0.1)
     print(f"boot_ms median={statistics.median(times):.2f} min={min(times):.2f} max={max(times):.2f}")
+    if inner:
+        print(f"ready_boot_ms median={statistics.median(inner):.2f} min={min(inner):.2f} max={max(inner):.2f}")
     return 0
 
 

@@ -38,7 +38,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
+/*
+ * The digest uses OpenSSL's low-level SHA-256 calls, deprecated in 3.0 but
+ * the same code (SHA-NI or AVX2 as the CPU allows): EVP_sha256() would
+ * first load the default provider and read openssl.cnf, about 1 ms of a
+ * boot budget of 5 ms and several hundred KiB of resident libcrypto pages
+ * in a runtime that may never speak TLS.
+ */
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <openssl/sha.h>
 
 static const char *const code_text[] = {
 #define X(name, text) text,
@@ -213,19 +221,14 @@ int
 mcpg_image_digest(const unsigned char *buf, size_t len, unsigned char out[32])
 {
 	static const unsigned char zero[MCPG_HDR_DIGEST_LEN];
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	unsigned int n = 0;
+	SHA256_CTX c;
 	int ok;
 
-	if (!ctx)
-		return -1;
-	ok = EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
-	     EVP_DigestUpdate(ctx, buf, MCPG_HDR_DIGEST) &&
-	     EVP_DigestUpdate(ctx, zero, sizeof(zero)) &&
-	     EVP_DigestUpdate(ctx, buf + MCPG_HDR_DIGEST + MCPG_HDR_DIGEST_LEN,
-			      len - MCPG_HDR_DIGEST - MCPG_HDR_DIGEST_LEN) &&
-	     EVP_DigestFinal_ex(ctx, out, &n) && n == 32;
-	EVP_MD_CTX_free(ctx);
+	ok = SHA256_Init(&c) && SHA256_Update(&c, buf, MCPG_HDR_DIGEST) &&
+	     SHA256_Update(&c, zero, sizeof(zero)) &&
+	     SHA256_Update(&c, buf + MCPG_HDR_DIGEST + MCPG_HDR_DIGEST_LEN,
+			   len - MCPG_HDR_DIGEST - MCPG_HDR_DIGEST_LEN) &&
+	     SHA256_Final(out, &c);
 	return ok ? 0 : -1;
 }
 
@@ -925,6 +928,7 @@ struct digest_job {
 	size_t len;
 	unsigned char out[32];
 	int rc;
+	pthread_t th;
 };
 
 static void *
@@ -939,7 +943,7 @@ digest_thread(void *arg)
 static int
 verify(struct mcpg_image *img, const unsigned char *buf, size_t len,
        const struct mcpg_schema *schema, const unsigned char *hashed,
-       struct mcpg_verify_error *err)
+       struct mcpg_verify_error *err, int defer)
 {
 	struct vctx v;
 	uint64_t toff = 0;
@@ -968,11 +972,17 @@ verify(struct mcpg_image *img, const unsigned char *buf, size_t len,
 		 * the structure (which is safe on any bytes).  A wrong digest
 		 * is still the error reported, as when it is checked first.
 		 */
-		struct digest_job dj = { buf, len, { 0 }, -1 };
+		struct digest_job *dj = malloc(sizeof(*dj));
 		struct mcpg_verify_error serr;
-		pthread_t th;
 
-		if (pthread_create(&th, NULL, digest_thread, &dj) == 0) {
+		if (dj) {
+			*dj = (struct digest_job){ buf, len, { 0 }, -1, 0 };
+			if (pthread_create(&dj->th, NULL, digest_thread, dj)) {
+				free(dj);
+				dj = NULL;
+			}
+		}
+		if (dj) {
 			int bad;
 
 			v.err = err ? &serr : NULL;
@@ -981,12 +991,20 @@ verify(struct mcpg_image *img, const unsigned char *buf, size_t len,
 			bad = check_strs(&v) < 0 || check_tables(&v) < 0 || check_data(&v) < 0;
 			v.err = err;
 			v.npath = 0;
-			pthread_join(th, NULL);
-			if (dj.rc == 0)
-				v.hashed = dj.out;
-			if (check_digest(&v) < 0)
-				goto out;
+			if (defer && !bad) {
+				/* Sound structure: mcpg_image_open_end() checks the digest. */
+				img->digest_pending = dj;
+				goto ok;
+			}
+			pthread_join(dj->th, NULL);
+			if (dj->rc == 0)
+				v.hashed = dj->out;
+			rc = check_digest(&v);
 			v.hashed = NULL;
+			free(dj);
+			if (rc < 0)
+				goto out;
+			rc = -1;
 			if (bad) {
 				if (err)
 					*err = serr;
@@ -1015,7 +1033,7 @@ int
 mcpg_image_verify(struct mcpg_image *img, const unsigned char *buf, size_t len,
 		  const struct mcpg_schema *schema, struct mcpg_verify_error *err)
 {
-	return verify(img, buf, len, schema, NULL, err);
+	return verify(img, buf, len, schema, NULL, err, 0);
 }
 
 int
@@ -1023,7 +1041,7 @@ mcpg_image_verify_hashed(struct mcpg_image *img, const unsigned char *buf, size_
 			 const struct mcpg_schema *schema, const unsigned char digest[32],
 			 struct mcpg_verify_error *err)
 {
-	return verify(img, buf, len, schema, digest, err);
+	return verify(img, buf, len, schema, digest, err, 0);
 }
 
 static int
@@ -1038,8 +1056,8 @@ io_fail(struct mcpg_verify_error *err, const char *what, int errnum)
 }
 
 int
-mcpg_image_open(struct mcpg_image *img, const char *path,
-		const struct mcpg_schema *schema, struct mcpg_verify_error *err)
+mcpg_image_open_begin(struct mcpg_image *img, const char *path,
+		      const struct mcpg_schema *schema, struct mcpg_verify_error *err)
 {
 	struct stat st;
 	void *map;
@@ -1081,7 +1099,7 @@ mcpg_image_open(struct mcpg_image *img, const char *path,
 		return io_fail(err, "cannot map", e);
 	}
 	close(fd);
-	if (mcpg_image_verify(img, map, (size_t)st.st_size, schema, err) < 0) {
+	if (verify(img, map, (size_t)st.st_size, schema, NULL, err, 1) < 0) {
 		munmap(map, (size_t)st.st_size);
 		return -1;
 	}
@@ -1089,9 +1107,53 @@ mcpg_image_open(struct mcpg_image *img, const char *path,
 	return 0;
 }
 
+int
+mcpg_image_open_end(struct mcpg_image *img, struct mcpg_verify_error *err)
+{
+	struct digest_job *dj = img->digest_pending;
+	struct vctx v;
+	int rc;
+
+	if (!dj)
+		return 0;
+	pthread_join(dj->th, NULL);
+	img->digest_pending = NULL;
+	memset(&v, 0, sizeof(v));
+	v.buf = img->base;
+	v.len = img->size;
+	v.schema = img->schema;
+	v.img = img;
+	v.err = err;
+	if (err)
+		memset(err, 0, sizeof(*err));
+	v.hashed = dj->rc == 0 ? dj->out : NULL;
+	rc = check_digest(&v);
+	free(dj);
+	return rc;
+}
+
+int
+mcpg_image_open(struct mcpg_image *img, const char *path,
+		const struct mcpg_schema *schema, struct mcpg_verify_error *err)
+{
+	if (mcpg_image_open_begin(img, path, schema, err) < 0)
+		return -1;
+	if (mcpg_image_open_end(img, err) < 0) {
+		mcpg_image_close(img);
+		return -1;
+	}
+	return 0;
+}
+
 void
 mcpg_image_close(struct mcpg_image *img)
 {
+	if (img->digest_pending) {
+		struct digest_job *dj = img->digest_pending;
+
+		pthread_join(dj->th, NULL);
+		free(dj);
+	}
 	if (img->is_mapped && img->base)
 		munmap((void *)(uintptr_t)img->base, img->size);
 	memset(img, 0, sizeof(*img));

@@ -109,6 +109,7 @@ struct mcpg_image {
 	const unsigned char *base; /* the whole file */
 	size_t size;
 	int is_mapped;             /* mcpg_image_open(): close() unmaps base */
+	void *digest_pending;      /* open_begin(): the SHA-256 still running */
 
 	uint16_t major, minor;
 	uint64_t schema_hash;
@@ -175,7 +176,23 @@ int mcpg_image_verify_hashed(struct mcpg_image *img, const unsigned char *buf, s
 int mcpg_image_open(struct mcpg_image *img, const char *path,
 		    const struct mcpg_schema *schema, struct mcpg_verify_error *err);
 
-/* Unmap an image from mcpg_image_open() (no-op for verify()) and zero it. */
+/*
+ * mcpg_image_open() in two halves, so that the runtime can prepare its
+ * snapshot (environment, binding index) while a big image is still being
+ * hashed on a second thread.  After open_begin() returns 0 the structure is
+ * verified, so the accessors are safe, but the digest may not be:
+ * open_end() waits for it and returns 0, or -1 with `err` filled (a wrong
+ * digest; the caller then closes the image).  Nothing may be served, and
+ * img->digest and digest_hex are not set, before open_end() has returned 0.
+ * A wrong digest is the error to report even when the preparation failed
+ * too: call open_end() on that path as well.
+ */
+int mcpg_image_open_begin(struct mcpg_image *img, const char *path,
+			  const struct mcpg_schema *schema, struct mcpg_verify_error *err);
+int mcpg_image_open_end(struct mcpg_image *img, struct mcpg_verify_error *err);
+
+/* Unmap an image from mcpg_image_open() (no-op for verify()) and zero it
+ * (after waiting for a digest open_begin() left running). */
 void mcpg_image_close(struct mcpg_image *img);
 
 /*

@@ -102,12 +102,18 @@ build_private_image(const char *argv0, const char *layers, char *mcpgc, size_t m
 }
 
 static int64_t
-mono_ms(void)
+mono_us(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int64_t
+mono_ms(void)
+{
+	return mono_us() / 1000;
 }
 
 /* Drain until nothing is in flight or the budget is spent; 1 if forced. */
@@ -191,7 +197,7 @@ main(int argc, char **argv)
 	char err[1024] = "", mcpgc[PATH_MAX] = "mcpgc";
 	struct mcpg_rt *rt;
 	sigset_t set;
-	int64_t t_boot = mono_ms();
+	int64_t t_boot = mono_us();
 	uint64_t budget;
 
 	for (int i = 1; i < argc; i++) {
@@ -274,7 +280,7 @@ main(int argc, char **argv)
 	mcpg_http_set_ready(1);
 	mcpg_log(MCPG_LOG_INFO, NULL, "ready", "bind_address", MCPG_LF_STR,
 		 mcpg_server_bind_address(&rt->img, &rt->cfg->gateway.server), "boot_ms",
-		 MCPG_LF_I64, mono_ms() - t_boot, NULL);
+		 MCPG_LF_DBL, (double)(mono_us() - t_boot) / 1000, NULL);
 
 	for (;;) {
 		siginfo_t si;

@@ -584,7 +584,8 @@ mcpg_rt_load(const char *path, char *err, size_t errlen)
 	pthread_mutex_init(&rt->lists_lock, NULL);
 	rt->lists_init = 1;
 	snprintf(rt->path, sizeof(rt->path), "%s", path);
-	if (mcpg_image_open(&rt->img, path, &mcpg_schema, &verr) < 0) {
+	/* A big image is still being hashed while the snapshot is prepared. */
+	if (mcpg_image_open_begin(&rt->img, path, &mcpg_schema, &verr) < 0) {
 		snprintf(err, errlen, "%s", verr.msg);
 		pthread_mutex_destroy(&rt->lists_lock);
 		free(rt);
@@ -601,10 +602,19 @@ mcpg_rt_load(const char *path, char *err, size_t errlen)
 	check_rules(&L);
 	if (L.failed)
 		goto fail;
+	if (mcpg_image_open_end(&rt->img, &verr) < 0) {
+		snprintf(err, errlen, "%s", verr.msg);
+		rt_free(rt);
+		return NULL;
+	}
+	/* Key sets and the token index come from the image: only once it is whole. */
 	if (mcpg_identity_load(rt, err, errlen) < 0)
 		goto fail;
 	return rt;
 fail:
+	/* A wrong digest explains whatever else failed: it is the error. */
+	if (mcpg_image_open_end(&rt->img, &verr) < 0)
+		snprintf(err, errlen, "%s", verr.msg);
 	rt_free(rt);
 	return NULL;
 }

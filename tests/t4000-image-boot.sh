@@ -49,3 +49,35 @@ else fail "the schema mismatch names both hashes" "$(cat err)"; fi
 "$MCPG" --image "$T/missing.img" > out 2> err
 if [ $? -eq 1 ] && grep -q "No such file or directory" err; then ok "a missing image is refused"
 else fail "a missing image is refused" "$(cat err)"; fi
+
+# A big image (hashed on a second thread while the runtime prepares its
+# snapshot): a changed byte inside a string keeps the structure sound, so
+# only the digest can catch it, and it must, also when an unset variable
+# fails the preparation first.
+{
+	printf 'gateway:\n  server:\n    bind_address: "${env.T4000_UNSET_BIND}"\n'
+	printf 'cluster:\n  kind: single_node\ngovernance:\n  audit:\n    enabled: false\n'
+	printf 'mcp:\n  capabilities:\n    tools:\n'
+	i=0
+	while [ "$i" -lt 4000 ]; do
+		printf '      - name: big%04d\n        description: Generated tool number %04d for a big image.\n' "$i" "$i"
+		printf '        governance: {minimum_trust: unauthenticated}\n        backend: {kind: mock}\n'
+		i=$((i + 1))
+	done
+} > big.yaml
+if "$MCPGC" build big.yaml -o big.img > /dev/null 2>&1 && [ "$(wc -c < big.img)" -gt 524288 ]; then
+	expect_rc "a big image verifies" 0 env T4000_UNSET_BIND=127.0.0.1:1 "$MCPG" --check --image big.img
+	off=$(grep -abo 'tool number 1500' big.img | head -1 | cut -d: -f1)
+	cp big.img bigflip.img
+	printf 'T' | dd of=bigflip.img bs=1 seek="$off" conv=notrunc 2> /dev/null
+	env T4000_UNSET_BIND=127.0.0.1:1 "$MCPG" --check --image bigflip.img > out 2> err
+	[ $? -eq 1 ] && grep -q 'checksum mismatch' err &&
+		ok "a changed string in a big image is a checksum mismatch" ||
+		fail "a changed string in a big image is a checksum mismatch" "$(cat err)"
+	"$MCPG" --check --image bigflip.img > out 2> err
+	[ $? -eq 1 ] && grep -q 'checksum mismatch' err &&
+		ok "the checksum mismatch wins over an unset variable" ||
+		fail "the checksum mismatch wins over an unset variable" "$(cat err)"
+else
+	fail "a big image builds (over 512 KiB)" "$(ls -l big.img 2>&1)"
+fi
