@@ -622,10 +622,22 @@ fail:
 struct mcpg_rt *
 mcpg_rt_acquire(void)
 {
-	unsigned e = atomic_load(&epoch) & 1;
+	unsigned e;
 	struct mcpg_rt *rt;
 
-	atomic_fetch_add(&in_acquire[e], 1);
+	/*
+	 * Announce the read in the slot of the current epoch's parity, then
+	 * check the parity did not change meanwhile: a reader that announced
+	 * itself in a stale slot would not be waited for by the next publish,
+	 * which could free the snapshot before this reference is taken.
+	 */
+	for (;;) {
+		e = atomic_load(&epoch) & 1;
+		atomic_fetch_add(&in_acquire[e], 1);
+		if ((atomic_load(&epoch) & 1) == e)
+			break;
+		atomic_fetch_sub_explicit(&in_acquire[e], 1, memory_order_release);
+	}
 	rt = atomic_load(&current);
 	if (rt)
 		atomic_fetch_add_explicit(&rt->refs, 1, memory_order_relaxed);
