@@ -51,7 +51,7 @@ LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 
 MCC_PKGS := libfyaml jansson libcrypto
-MCPG_PKGS := jansson libcrypto libmicrohttpd libcurl
+MCPG_PKGS := jansson libcrypto libssl libmicrohttpd libcurl hiredis libnats
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(MCC_PKGS) $(MCPG_PKGS) 2>/dev/null)
 MCC_LIBS := $(shell $(PKG_CONFIG) --libs $(MCC_PKGS) 2>/dev/null)
 MCPG_LIBS := $(shell $(PKG_CONFIG) --libs $(MCPG_PKGS) 2>/dev/null) -lpthread

@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cluster.h"
 #include "http.h"
 #include "log.h"
 #include "mcp.h"
@@ -198,6 +199,11 @@ main(int argc, char **argv)
 		 "version", MCPG_LF_STR, MCPG_VERSION, "image", MCPG_LF_STR, layers ? layers : path,
 		 "pid", MCPG_LF_I64, (int64_t)getpid(), "bindings", MCPG_LF_U64,
 		 (uint64_t)rt->nbindings, NULL);
+	if (mcpg_cluster_start(rt, err, sizeof(err)) < 0) {
+		fprintf(stderr, "mcpg: error: %s\n", err);
+		cleanup_tmp();
+		return 1;
+	}
 	if (mcpg_pool_start(2, 256) < 0 || mcpg_http_start(rt, err, sizeof(err)) < 0) {
 		if (!err[0])
 			snprintf(err, sizeof(err), "cannot start the worker threads");
@@ -239,6 +245,7 @@ main(int argc, char **argv)
 		mcpg_log(MCPG_LOG_WARN, NULL, "drain budget spent; cancelling what is left",
 			 "inflight", MCPG_LF_I64, (int64_t)mcpg_http_inflight(), NULL);
 	mcpg_http_stop();
+	mcpg_cluster_stop();
 	mcpg_log(MCPG_LOG_INFO, NULL, "stopped", NULL);
 	rt = mcpg_rt_publish(NULL);
 	mcpg_rt_release(rt);

@@ -18,6 +18,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "cluster.h"
+#include "coord.h"
 #include "jsonw.h"
 #include "log.h"
 #include "metrics.h"
@@ -210,6 +212,17 @@ do_initialize(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg_mcp
 			  limited ? "too many sessions for this tenant" : "out of memory", NULL);
 		return;
 	}
+	if (mcpg_cluster_session_created(s) < 0) {
+		char msg[400];
+
+		mcpg_cluster_down_message(msg, sizeof(msg));
+		mcpg_session_end(s);
+		mcpg_session_put(s);
+		out->status = 503;
+		out->sse = 0;
+		error_msg(o, idj, MCPG_RPC_CLUSTER_DOWN, msg, NULL);
+		return;
+	}
 	memcpy(out->session_id, s->id, sizeof(out->session_id));
 	out->status = 200;
 	msg_begin(o, out->sse);
@@ -376,6 +389,12 @@ job_notify(struct mcpg_call *call, json_t *note)
 		json_object_set_new(note, "jsonrpc", json_string("2.0"));
 	mcpg_jsonw_value(&sb, note);
 	json_decref(note);
+	if (!job->sse) {
+		/* The POST answers with JSON only: the session's GET stream gets it. */
+		mcpg_cluster_event(job->sess, sb.buf, sb.len);
+		strbuf_release(&sb);
+		return;
+	}
 	pthread_mutex_lock(&job->lock);
 	if (job->state == MCPG_JOB_RUNNING) {
 		job_append(job, sb.buf, sb.len);
@@ -649,7 +668,7 @@ start_call(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg_mcp_re
 	job->call.deadline_ms = job->deadline_ms;
 	job->call.progress_token = ptok;
 	job->call.raw_ok = 1;
-	job->call.notify = out->sse ? job_notify : NULL;
+	job->call.notify = out->sse || mcpg_coord_shared() ? job_notify : NULL;
 	job->call.notify_ctx = job;
 	job->item.fn = job_run;
 
@@ -928,6 +947,27 @@ session_rules(struct mcpg_session *s, const char *method, const char *idj)
 	return err;
 }
 
+/*
+ * The session named by Mcp-Session-Id, from this replica or the cluster; on
+ * failure `out` holds the answer: 404, or 503 when the coordinator is down.
+ */
+static struct mcpg_session *
+session_lookup(const char *id, struct mcpg_mcp_resp *out)
+{
+	int down;
+	struct mcpg_session *s = mcpg_cluster_session_get(id, &down);
+
+	if (!s && down) {
+		char msg[400];
+
+		mcpg_cluster_down_message(msg, sizeof(msg));
+		mcpg_mcp_error(out, 503, MCPG_RPC_CLUSTER_DOWN, msg);
+	} else if (!s) {
+		mcpg_mcp_error(out, 404, MCPG_RPC_SESSION_NOT_FOUND, "session not found");
+	}
+	return s;
+}
+
 static void
 do_notification(struct mcpg_session *s, const char *method, json_t *params)
 {
@@ -935,12 +975,15 @@ do_notification(struct mcpg_session *s, const char *method, json_t *params)
 		pthread_mutex_lock(&s->lock);
 		s->initialized = 1;
 		pthread_mutex_unlock(&s->lock);
+		mcpg_cluster_session_changed(s);
 	} else if (!strcmp(method, "notifications/cancelled")) {
 		json_t *rid = json_object_get(params, "requestId");
 		struct strbuf idj = STRBUF_INIT;
 
-		if (rid && id_text(rid, &idj) == 0)
+		if (rid && id_text(rid, &idj) == 0) {
 			cancel_session_jobs(s, idj.buf);
+			mcpg_cluster_cancel(s, idj.buf);
+		}
 		strbuf_release(&idj);
 	}
 }
@@ -974,6 +1017,7 @@ dispatch(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg_mcp_resp
 			return;
 		}
 		__atomic_store_n(&s->log_level, (uint8_t)i, __ATOMIC_RELAXED);
+		mcpg_cluster_session_changed(s);
 		rpc_result_text(out, idj, "{}");
 	} else if (!strcmp(method, "completion/complete")) {
 		rpc_result_text(out, idj,
@@ -1061,13 +1105,12 @@ mcpg_mcp_post(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg_mcp
 		mcpg_mcp_error(out, 400, MCPG_RPC_INVALID_REQUEST, "missing Mcp-Session-Id header");
 		goto out;
 	}
-	s = mcpg_session_get(in->session_id);
-	if (!s) {
-		mcpg_mcp_error(out, 404, MCPG_RPC_SESSION_NOT_FOUND, "session not found");
+	s = session_lookup(in->session_id, out);
+	if (!s)
 		goto out;
-	}
 	atomic_fetch_add(&s->busy, 1);
 	mcpg_session_touch(s);
+	mcpg_cluster_session_touch(s);
 	if (is_note || !method) {
 		/* A notification, or the client's answer to a server request. */
 		if (method)
@@ -1075,7 +1118,11 @@ mcpg_mcp_post(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg_mcp
 		out->status = 202;
 		out->sse = 0;
 	} else {
-		const char *err = session_rules(s, method, idj.buf);
+		const char *err;
+
+		if (!s->initialized && strcmp(method, "ping"))
+			mcpg_cluster_session_refresh(s); /* initialized on another replica? */
+		err = session_rules(s, method, idj.buf);
 
 		if (err)
 			mcpg_mcp_error(out, 400, MCPG_RPC_INVALID_REQUEST, err);
@@ -1100,13 +1147,12 @@ mcpg_mcp_delete(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg_m
 		mcpg_mcp_error(out, 400, MCPG_RPC_INVALID_REQUEST, "missing Mcp-Session-Id header");
 		return;
 	}
-	s = mcpg_session_get(in->session_id);
-	if (!s) {
-		mcpg_mcp_error(out, 404, MCPG_RPC_SESSION_NOT_FOUND, "session not found");
+	s = session_lookup(in->session_id, out);
+	if (!s)
 		return;
-	}
 	mcpg_session_end(s);
 	mcpg_session_put(s);
+	mcpg_cluster_session_deleted(in->session_id);
 	mcpg_log(MCPG_LOG_DEBUG, in->rid, "session ended", "session", MCPG_LF_STR,
 		 in->session_id, NULL);
 	out->status = 204;
@@ -1141,11 +1187,9 @@ mcpg_mcp_get(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg_mcp_
 			return NULL;
 		}
 	}
-	s = mcpg_session_get(in->session_id);
-	if (!s) {
-		mcpg_mcp_error(out, 404, MCPG_RPC_SESSION_NOT_FOUND, "session not found");
+	s = session_lookup(in->session_id, out);
+	if (!s)
 		return NULL;
-	}
 	pthread_mutex_lock(&s->lock);
 	if (in->last_event_id) {
 		int gap;
@@ -1219,6 +1263,28 @@ struct broadcast {
 	int n;
 	uint32_t window;
 };
+
+void
+mcpg_mcp_push_event(struct mcpg_session *s, const char *json, size_t len)
+{
+	struct mcpg_rt *rt = mcpg_rt_acquire();
+	uint32_t window = rt ? (uint32_t)rt->cfg->gateway.server.replay_window_limit : 1;
+
+	mcpg_rt_release(rt);
+	pthread_mutex_lock(&s->lock);
+	if (s->nstreams || s->ring) {
+		mcpg_session_add_event(s, json, len, window);
+		if (hooks.wake_streams)
+			hooks.wake_streams(s);
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+void
+mcpg_mcp_cancel_request(struct mcpg_session *s, const char *idj)
+{
+	cancel_session_jobs(s, idj);
+}
 
 static void
 broadcast_one(struct mcpg_session *s, void *arg)

@@ -165,6 +165,15 @@ void mcpg_mcp_cancel_all(void);
  */
 void mcpg_mcp_reloaded(const struct mcpg_rt *old, const struct mcpg_rt *new);
 
+/*
+ * Queue one server-to-client message (compact JSON) on s's GET stream(s) of
+ * this replica, when it has one (cluster.c delivers other replicas' here).
+ */
+void mcpg_mcp_push_event(struct mcpg_session *s, const char *json, size_t len);
+
+/* Cancel s's call with request id `idj` (JSON text) if it runs here. */
+void mcpg_mcp_cancel_request(struct mcpg_session *s, const char *idj);
+
 /* Monotonic milliseconds. */
 int64_t mcpg_mono_ms(void);
 

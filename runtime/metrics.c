@@ -6,6 +6,7 @@
 #include <stdatomic.h>
 #include <string.h>
 
+#include "cluster.h"
 #include "log.h"
 
 static const char *const hm_names[MCPG_HM__COUNT] = { "GET", "POST", "DELETE", "HEAD",
@@ -196,4 +197,5 @@ mcpg_metrics_render(struct strbuf *o, const char *digest)
 	help(o, "mcpg_info", "gauge", "The image being served.");
 	strbuf_addf(o, "mcpg_info{version=\"%s\",digest=\"%s\",instance=\"%s\"} 1\n",
 		    MCPG_VERSION, digest, mcpg_log_instance());
+	mcpg_cluster_metrics(o);
 }
