@@ -19,7 +19,7 @@
 /* How often the health thread pings while up, and the backoff bounds when down. */
 #define PING_MS 250
 #define BACKOFF_MIN_MS 100
-#define BACKOFF_MAX_MS 2000
+#define BACKOFF_MAX_MS 1000
 
 static const struct mcpg_coord_ops *ops;
 static atomic_int up;
