@@ -473,6 +473,7 @@ mcpg_cluster_start(const struct mcpg_rt *rt, char *err, size_t errlen)
 	const struct mcpg_image *img = &rt->img;
 	const struct mcpg_union_slot *c = &rt->cfg->cluster;
 	char cause[300];
+	int rc;
 
 	switch (mcpg_cluster_tag(img, c)) {
 	case MCPG_CLUSTER_REDIS:
@@ -485,7 +486,12 @@ mcpg_cluster_start(const struct mcpg_rt *rt, char *err, size_t errlen)
 		lease_ttl_ms = 30000;
 		break;
 	}
-	if (mcpg_coord_start(rt, on_msg, NULL, cause, sizeof(cause)) < 0) {
+	rc = mcpg_coord_start(rt, on_msg, NULL, cause, sizeof(cause));
+	if (rc == -2) {
+		snprintf(err, errlen, "%s", cause);
+		return -1;
+	}
+	if (rc < 0) {
 		snprintf(err, errlen, "'cluster': cannot reach the %s coordinator: %s (set "
 			 "cluster.allow_degraded_boot: true to boot anyway)",
 			 mcpg_cluster_tag(img, c) == MCPG_CLUSTER_NATS ? "nats" : "redis", cause);

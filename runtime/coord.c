@@ -13,7 +13,6 @@
 #include <time.h>
 
 #include "log.h"
-#include "mcp.h"
 #include "rt.h"
 
 /* How often the health thread pings while up, and the backoff bounds when down. */
@@ -143,7 +142,7 @@ mcpg_coord_start(const struct mcpg_rt *rt, mcpg_coord_msg_fn on_msg, void *arg, 
 		break;
 	}
 	if (!ops)
-		return -1; /* a configuration the implementation cannot use at all */
+		return -2; /* a configuration the implementation cannot use at all */
 	if (!ops->shared) {
 		atomic_store(&up, 1);
 		return 0;
