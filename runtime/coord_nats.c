@@ -91,6 +91,15 @@ on_disconnected(natsConnection *nc, void *closure)
 	mcpg_coord_down("nats %s: disconnected", N.first_url);
 }
 
+/* Given so that a failed first connect retries in the background, not in Connect. */
+static void
+on_connected(natsConnection *nc, void *closure)
+{
+	(void)nc;
+	(void)closure;
+	mcpg_log(MCPG_LOG_INFO, NULL, "nats connected", "server", MCPG_LF_STR, N.first_url, NULL);
+}
+
 static void
 on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *m, void *closure)
 {
@@ -549,7 +558,7 @@ mcpg_coord_nats_start(const struct mcpg_rt *rt, char *err, size_t errlen)
 	if (s == NATS_OK)
 		s = natsOptions_SetDisconnectedCB(o, on_disconnected, NULL);
 	if (s == NATS_OK)
-		s = natsOptions_SetRetryOnFailedConnect(o, true, NULL, NULL);
+		s = natsOptions_SetRetryOnFailedConnect(o, true, on_connected, NULL);
 	if (s == NATS_OK && tls)
 		s = natsOptions_SetSecure(o, true);
 	if (s == NATS_OK && tls && mcpg_nats_tls_ca_cert(img, &nc->tls))

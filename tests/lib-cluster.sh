@@ -95,3 +95,270 @@ want() {
 metric() {
 	curl -s -m 2 "http://127.0.0.1:$1/metrics" | sed -n "s/^$2 //p" | head -1
 }
+
+# ---------------------------------------------------------------------------
+# The shared scenario of t6000 (redis) and t6100 (nats).  The suite defines:
+#   KIND                      redis or nats
+#   LEASE_MS                  the lease TTL its cluster_yaml sets
+#   cluster_yaml PORT [degraded]   the cluster: block for a server on PORT
+#   coord_start PORT          start the server (again, keeping its data)
+#   coord_kill                kill -9 it
+#   coord_has SID             1 / 0 whether the session record exists, or ?
+#   coord_record SID          the record's text, or "unsupported"
+
+# cfg FILE COORD_PORT [degraded]
+cfg() {
+	{
+		cat << EOF
+gateway:
+  server:
+    bind_address: "127.0.0.1:\${env.PORT}"
+    request_timeout_ms: 10000
+    session_idle_timeout_ms: 6000
+    anonymous_rate_limit_per_min: 0
+governance:
+  audit:
+    enabled: false
+EOF
+		cluster_yaml "$2" "${3:-}"
+		cat << EOF
+mcp:
+  capabilities:
+    tools:
+      - name: echo
+        description: Echo.
+        governance: {minimum_trust: unauthenticated}
+        backend: {kind: mock, response: {ok: true}}
+      - name: slow
+        description: Slow, with progress.
+        governance: {minimum_trust: unauthenticated}
+        backend: {kind: mock, response: {slow: true}, delay_ms: 4000}
+EOF
+	} > "$1"
+}
+
+cluster_suite() {
+	CP=$(free_port)
+	coord_start "$CP" || { fail "$KIND server starts"; exit 0; }
+	cfg c.yaml "$CP"
+	"$MCPGC" build c.yaml -o c.img > build.out 2>&1 || { fail "build" "$(cat build.out)"; exit 0; }
+	PA=$(free_port) PB=$(free_port) PC=$(free_port)
+	boot_mcpg A a.log "$PA" --image c.img &&
+	boot_mcpg B b.log "$PB" --image c.img &&
+	boot_mcpg C c.log "$PC" --image c.img &&
+		ok "boot: three replicas ready on one $KIND" || { fail "boot: three replicas"; exit 0; }
+	grep -q "\"cluster\":\"$KIND up\"" "$(curl -s -o ready.json -m 2 http://127.0.0.1:$PB/ready; echo ready.json)" &&
+		ok "/ready names the coordinator" || fail "/ready names the coordinator" "$(cat ready.json)"
+
+	# ---------------------------------------------------------------------------
+	# Any replica serves any session
+
+	init "$PA" "$PB"
+	S1=$SID
+	[ -n "$S1" ] && [ "$(coord_has "$S1")" != 0 ] &&
+		ok "initialize on A writes the session record" || fail "initialize on A writes the session record" "$(cat out.hdr out.body)"
+	call "$PB" "$S1" 2 echo
+	want "tools/call on B for A's session" 200 '"ok":true'
+	call "$PC" "$S1" 3 echo
+	want "tools/call on C for A's session" 200 '"ok":true'
+	[ "$(curl -s http://127.0.0.1:$PC/metrics | sed -n 's/^mcpg_cluster_session_lookups_total{result="coordinator"} //p')" -ge 1 ] &&
+		ok "C found the session in the coordinator" || fail "C found the session in the coordinator"
+	call "$PC" "0123456789abcdef0123456789abcdef" 4 echo
+	want "an unknown session is 404 on every replica" 404
+
+	# ---------------------------------------------------------------------------
+	# Progress from A reaches B's GET stream; a cancel sent to B stops A's call
+
+	curl -s -N -m 12 -H 'Accept: text/event-stream' -H "Mcp-Session-Id: $S1" "http://127.0.0.1:$PB/mcp" > stream.out 2> /dev/null &
+	SPID=$!
+	sleep 0.3
+	t0=$(now_ms)
+	curl -s -m 15 -o slow.out -w '%{http_code}' -X POST -H "$J" -H "$AJ" -H "Mcp-Session-Id: $S1" \
+		-d '{"jsonrpc":"2.0","id":10,"method":"tools/call","params":{"name":"slow","arguments":{},"_meta":{"progressToken":"tok-1"}}}' \
+		"http://127.0.0.1:$PA/mcp" > slow.code &
+	CPID=$!
+	n=0
+	while [ $n -lt 150 ] && ! grep -q '"progressToken":"tok-1"' stream.out; do sleep 0.02; n=$((n + 1)); done
+	grep -q 'notifications/progress.*"progressToken":"tok-1"' stream.out &&
+		ok "progress of a call running on A arrives on B's GET stream" ||
+		fail "progress of a call running on A arrives on B's GET stream" "$(cat stream.out)"
+	sleep 0.2
+	post "$PB" "$S1" '{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":10,"reason":"t6000"}}'
+	tc=$(now_ms)
+	wait $CPID
+	CANCEL_MS=$(($(now_ms) - tc))
+	if [ "$CODE" = 202 ] && [ $(($(now_ms) - t0)) -lt 3500 ] && ! grep -q '"result"' slow.out; then
+		ok "notifications/cancelled on B ends the call on A (${CANCEL_MS} ms)"
+	else
+		fail "notifications/cancelled on B ends the call on A" "cancel $CODE, call took $(($(now_ms) - t0)) ms, $(cat slow.code)" "$(cat slow.out)"
+	fi
+	kill "$SPID" 2> /dev/null
+
+	# logging/setLevel on C reaches the record (and the other replicas' copies).
+	post "$PC" "$S1" '{"jsonrpc":"2.0","id":11,"method":"logging/setLevel","params":{"level":"error"}}'
+	want "logging/setLevel on C" 200 '"result":{}'
+	rec=$(coord_record "$S1")
+	case $rec in
+	unsupported) ;;
+	*'"l":4'*) ok "logging/setLevel on C is written to the session record" ;;
+	*) fail "logging/setLevel on C is written to the session record" "$rec" ;;
+	esac
+
+	# DELETE on C ends B's cached copy too.
+	init "$PB"
+	SD=$SID
+	call "$PB" "$SD" 2 echo
+	CODE=$(curl -s -o /dev/null -m 5 -w '%{http_code}' -X DELETE -H "Mcp-Session-Id: $SD" "http://127.0.0.1:$PC/mcp")
+	[ "$CODE" = 204 ] && ok "DELETE on C of a session made on B" || fail "DELETE on C of a session made on B" "status $CODE"
+	sleep 0.2
+	call "$PB" "$SD" 3 echo
+	want "B's cached copy is gone after the DELETE on C" 404
+
+	# ---------------------------------------------------------------------------
+	# Kill A: the session goes on; the reaper lease moves
+
+	init "$PA"
+	S2=$SID
+	holder=
+	for p in "$PA" "$PB" "$PC"; do [ "$(metric "$p" mcpg_cluster_lease_holder)" = 1 ] && holder="$holder $p"; done
+	[ "$(echo $holder | wc -w)" = 1 ] && ok "exactly one replica holds the reaper lease" ||
+		fail "exactly one replica holds the reaper lease" "holders:$holder"
+	kill -KILL "$A"
+	tk=$(now_ms)
+	call "$PB" "$S2" 20 echo
+	want "session opened on A is served by B after A is killed" 200 '"ok":true'
+	call "$PC" "$S1" 21 echo
+	want "A's first session is served by C after A is killed" 200 '"ok":true'
+	if [ "$holder" = " $PA" ]; then
+		new=
+		while [ -z "$new" ] && [ $(($(now_ms) - tk)) -lt 8000 ]; do
+			for p in "$PB" "$PC"; do [ "$(metric "$p" mcpg_cluster_lease_holder)" = 1 ] && new=$p; done
+			[ -z "$new" ] && sleep 0.05
+		done
+		MOVE_MS=$(($(now_ms) - tk))
+		[ -n "$new" ] && ok "the lease moves after its holder A is killed (${MOVE_MS} ms, lease TTL ${LEASE_MS} ms)" ||
+			fail "the lease moves after its holder A is killed" "no holder after $MOVE_MS ms"
+		holder=" $new"
+	fi
+	# Kill the holder among B and C (again, if it was A) and watch the other take it.
+	victim=${holder# }
+	if [ "$victim" = "$PB" ]; then survivor=$PC; vpid=$B; else survivor=$PB; vpid=$C; fi
+	kill -KILL "$vpid"
+	tk=$(now_ms)
+	while [ "$(metric "$survivor" mcpg_cluster_lease_holder)" != 1 ] && [ $(($(now_ms) - tk)) -lt 8000 ]; do sleep 0.05; done
+	MOVE2_MS=$(($(now_ms) - tk))
+	[ "$(metric "$survivor" mcpg_cluster_lease_holder)" = 1 ] &&
+		ok "the lease moves again when the next holder is killed (${MOVE2_MS} ms)" ||
+		fail "the lease moves again when the next holder is killed" "after $MOVE2_MS ms"
+	grep -q '"msg":"cluster lease acquired"' "$( [ "$survivor" = "$PB" ] && echo b.log || echo c.log)" &&
+		ok "the new holder logs the lease with its fencing token" || fail "the new holder logs the lease with its fencing token"
+
+	# The survivor reaps an idle session record (session_idle_timeout_ms 6000).
+	init "$survivor"
+	S3=$SID
+	# Idle 6000 ms, sweeps every lease TTL / 3: gone well within 9 s.  Asking
+	# would touch it, so wait, then ask once (the survivor's own copy was
+	# ended by its reaper too).
+	sleep 9
+	call "$survivor" "$S3" 2 echo
+	[ "$(coord_has "$S3")" != 1 ] && [ "$(metric "$survivor" mcpg_cluster_sessions_reaped_total)" -ge 1 ] && [ "$CODE" = 404 ] &&
+		ok "the lease holder reaps an idle session record (within 9 s of its last use, idle 6 s)" ||
+		fail "the lease holder reaps an idle session record" "$CODE $(coord_record "$S3")"
+
+	# Restart the two dead replicas on their ports.
+	if [ "$survivor" = "$PB" ]; then
+		boot_mcpg C c2.log "$PC" --image c.img
+	else
+		boot_mcpg B b2.log "$PB" --image c.img
+	fi
+	boot_mcpg A a2.log "$PA" --image c.img && ok "replicas rejoin after a restart" || fail "replicas rejoin after a restart"
+
+	# ---------------------------------------------------------------------------
+	# Coordinator outage under load
+
+	init "$PB"
+	S4=$SID
+	call "$PB" "$S4" 2 echo
+	(
+		i=100
+		while [ ! -f stop.load ]; do
+			curl -s -o /dev/null -m 5 -w '%{http_code}\n' -X POST -H "$J" -H "$AJ" -H "Mcp-Session-Id: $S4" \
+				-d "{\"jsonrpc\":\"2.0\",\"id\":$i,\"method\":\"tools/call\",\"params\":{\"name\":\"echo\",\"arguments\":{}}}" \
+				"http://127.0.0.1:$PB/mcp" >> load.b
+			curl -s -o /dev/null -m 5 -w '%{http_code}\n' -X POST -H "$J" -H "$A" \
+				-d '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"load","version":"1"}}}' \
+				"http://127.0.0.1:$PC/mcp" >> load.c
+			i=$((i + 1))
+		done
+	) &
+	LPID=$!
+	sleep 0.5
+	coord_kill
+	tk=$(now_ms)
+	FLIP_B=$(wait_code "$PB" /ready 503 5000)
+	FLIP_C=$(wait_code "$PC" /ready 503 5000)
+	FLIP_A=$(wait_code "$PA" /ready 503 5000)
+	if [ "$FLIP_B" != timeout ] && [ "$FLIP_C" != timeout ] && [ "$FLIP_A" != timeout ] &&
+		[ $(($(now_ms) - tk)) -le 2000 ]; then
+		ok "/ready turns 503 on every replica within 2 s of $KIND dying ($(($(now_ms) - tk)) ms for all three)"
+	else
+		fail "/ready turns 503 within 2 s" "A $FLIP_A, B $FLIP_B, C $FLIP_C, total $(($(now_ms) - tk)) ms"
+	fi
+	curl -s -m 2 "http://127.0.0.1:$PB/ready" | grep -q "\"cluster\":\"$KIND down: $KIND [a-z:/]*127.0.0.1" &&
+		ok "/ready says why" || fail "/ready says why" "$(curl -s http://127.0.0.1:$PB/ready)"
+	post "$PC" "" '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t6000","version":"1"}}}' "$A"
+	want "initialize during the outage: 503 with a JSON-RPC error naming the cause" 503 "\"code\":-32011,\"message\":\"cluster coordinator unavailable ($KIND: $KIND [a-z:/]*127.0.0.1"
+	call "$PA" "$S1" 30 echo
+	want "a session this replica has not cached: 503, -32011" 503 '"code":-32011'
+	call "$PB" "$S4" 31 echo
+	want "a session B has cached is still served during the outage" 200 '"ok":true'
+	sleep 1
+	coord_start "$CP" || fail "$KIND restarts"
+	tr=$(now_ms)
+	UP_B=$(wait_code "$PB" /ready 200 8000)
+	UP_C=$(wait_code "$PC" /ready 200 8000)
+	UP_A=$(wait_code "$PA" /ready 200 8000)
+	RECOVER_MS=$(($(now_ms) - tr))
+	[ "$UP_B" != timeout ] && [ "$UP_C" != timeout ] && [ "$UP_A" != timeout ] &&
+		ok "/ready is 200 again on every replica after $KIND returns (${RECOVER_MS} ms)" ||
+		fail "/ready recovers" "A $UP_A, B $UP_B, C $UP_C"
+	sleep 0.5
+	touch stop.load
+	wait $LPID
+	alive=1
+	for p in $A $B $C; do kill -0 "$p" 2> /dev/null || alive=0; done
+	[ $alive = 1 ] && ok "no replica died during the outage" || fail "no replica died during the outage" "$(tail -5 b.log c.log)"
+	bad=$(cat load.b load.c | grep -v -e '^200$' -e '^503$' | sort | uniq -c)
+	nb=$(grep -c . load.b) n503=$(cat load.b load.c | grep -c '^503$')
+	[ -z "$bad" ] && [ "$nb" -gt 5 ] && [ "$n503" -ge 1 ] &&
+		ok "load during the outage saw only 200 and 503 ($nb + $(grep -c . load.c) requests, $n503 refused)" ||
+		fail "load during the outage saw only 200 and 503" "$bad / $nb / $n503"
+	call "$PC" "$S4" 40 echo
+	want "after the outage, a session written before it is served by C" 200 '"ok":true'
+	init "$PA"
+	[ "$CODE" = 202 ] && [ -n "$SID" ] && ok "after the outage, initialize works again" || fail "after the outage, initialize works again" "$CODE $(cat out.body)"
+
+	# ---------------------------------------------------------------------------
+	# Boot with the coordinator unreachable
+
+	DEAD=$(free_port)
+	cfg d.yaml "$DEAD"
+	"$MCPGC" build d.yaml -o d.img > /dev/null 2>&1
+	PD=$(free_port)
+	PORT=$PD timeout 20 "$MCPG" --image d.img > d.out 2> d.err
+	rc=$?
+	[ $rc = 1 ] && tail -1 d.err | grep -q "^mcpg: error: 'cluster': cannot reach the $KIND coordinator: $KIND [a-z:/]*127.0.0.1:$DEAD: " &&
+		ok "boot with $KIND down: exit 1, the last line names the cause" || fail "boot with $KIND down: exit 1" "rc $rc" "$(cat d.err)"
+	cfg e.yaml "$DEAD" degraded
+	"$MCPGC" build e.yaml -o e.img > /dev/null 2>&1
+	PORT=$PD "$MCPG" --image e.img 2> e.log &
+	E=$!
+	PIDS="$PIDS $E"
+	[ "$(wait_code "$PD" /ready 503 5000)" != timeout ] && kill -0 $E &&
+		ok "allow_degraded_boot: boots, /ready 503 while $KIND is down" || fail "allow_degraded_boot: boots" "$(cat e.log)"
+	coord_start "$DEAD" || fail "second $KIND server starts"
+	t=$(wait_code "$PD" /ready 200 8000)
+	[ "$t" != timeout ] && ok "allow_degraded_boot: ready once $KIND answers ($t ms)" || fail "allow_degraded_boot: ready once $KIND answers" "$(tail -3 e.log)"
+
+	echo "# $KIND numbers: cancel across replicas ${CANCEL_MS:-?} ms; lease move ${MOVE_MS:-n/a} / ${MOVE2_MS:-?} ms (lease TTL ${LEASE_MS} ms); /ready 503 after the kill: A ${FLIP_A} B ${FLIP_B} C ${FLIP_C} ms; recovery after restart ${RECOVER_MS:-?} ms"
+}

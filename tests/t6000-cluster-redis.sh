@@ -4,258 +4,29 @@
 # survives A's death, the reaper lease moves when its holder dies, and a
 # Redis outage under load flips /ready, fails calls with a JSON-RPC error
 # naming the cause, crashes nothing and heals when Redis returns.  Also:
-# boot refusal with Redis down, and allow_degraded_boot.
+# boot refusal with Redis down, and allow_degraded_boot.  The scenario is
+# cluster_suite in tests/lib-cluster.sh (t6100 runs it on NATS).
 . "$TOP/tests/lib.sh"
 . "$TOP/tests/lib-cluster.sh"
 
-# cfg FILE REDIS_PORT [EXTRA_CLUSTER_YAML]
-cfg() {
-	cat > "$1" << EOF
-gateway:
-  server:
-    bind_address: "127.0.0.1:\${env.PORT}"
-    request_timeout_ms: 10000
-    session_idle_timeout_ms: 6000
-    anonymous_rate_limit_per_min: 0
-governance:
-  audit:
-    enabled: false
+KIND=redis
+LEASE_MS=1500
+cluster_yaml() {
+	cat << EOF
 cluster:
   kind: redis
-  url: "redis://127.0.0.1:$2"
+  url: "redis://127.0.0.1:$1"
   key_prefix: "t6000:"
-  lease_ttl_ms: 1500
+  lease_ttl_ms: $LEASE_MS
   operation_timeout_ms: 1000
-${3:-}
-mcp:
-  capabilities:
-    tools:
-      - name: echo
-        description: Echo.
-        governance: {minimum_trust: unauthenticated}
-        backend: {kind: mock, response: {ok: true}}
-      - name: slow
-        description: Slow, with progress.
-        governance: {minimum_trust: unauthenticated}
-        backend: {kind: mock, response: {slow: true}, delay_ms: 4000}
 EOF
+	[ "${2:-}" = degraded ] && echo "  allow_degraded_boot: true"
+	return 0
 }
+# appendfsync always: what was written survives the kill -9.
+coord_start() { start_redis "$1" --appendonly yes --appendfsync always; }
+coord_kill() { kill -KILL "$REDIS_PID"; }
+coord_has() { redis-cli -p "$CP" exists "t6000:sess.$1"; }
+coord_record() { redis-cli -p "$CP" get "t6000:sess.$1"; }
 
-RP=$(free_port)
-# appendfsync always: what was written survives the kill -9 below.
-start_redis "$RP" --appendonly yes --appendfsync always || { fail "redis-server starts"; exit 0; }
-cfg c.yaml "$RP"
-"$MCPGC" build c.yaml -o c.img > build.out 2>&1 || { fail "build" "$(cat build.out)"; exit 0; }
-PA=$(free_port) PB=$(free_port) PC=$(free_port)
-boot_mcpg A a.log "$PA" --image c.img &&
-boot_mcpg B b.log "$PB" --image c.img &&
-boot_mcpg C c.log "$PC" --image c.img &&
-	ok "boot: three replicas ready on one redis" || { fail "boot: three replicas"; exit 0; }
-grep -q '"cluster":"redis up"' "$(curl -s -o ready.json -m 2 http://127.0.0.1:$PB/ready; echo ready.json)" &&
-	ok "/ready names the coordinator" || fail "/ready names the coordinator" "$(cat ready.json)"
-
-# ---------------------------------------------------------------------------
-# Any replica serves any session
-
-init "$PA" "$PB"
-S1=$SID
-[ -n "$S1" ] && [ "$(redis-cli -p "$RP" exists "t6000:sess.$S1")" = 1 ] &&
-	ok "initialize on A writes the session record" || fail "initialize on A writes the session record" "$(cat out.hdr out.body)"
-call "$PB" "$S1" 2 echo
-want "tools/call on B for A's session" 200 '"ok":true'
-call "$PC" "$S1" 3 echo
-want "tools/call on C for A's session" 200 '"ok":true'
-[ "$(curl -s http://127.0.0.1:$PC/metrics | sed -n 's/^mcpg_cluster_session_lookups_total{result="coordinator"} //p')" -ge 1 ] &&
-	ok "C found the session in the coordinator" || fail "C found the session in the coordinator"
-call "$PC" "0123456789abcdef0123456789abcdef" 4 echo
-want "an unknown session is 404 on every replica" 404
-
-# ---------------------------------------------------------------------------
-# Progress from A reaches B's GET stream; a cancel sent to B stops A's call
-
-curl -s -N -m 12 -H 'Accept: text/event-stream' -H "Mcp-Session-Id: $S1" "http://127.0.0.1:$PB/mcp" > stream.out 2> /dev/null &
-SPID=$!
-sleep 0.3
-t0=$(now_ms)
-curl -s -m 15 -o slow.out -w '%{http_code}' -X POST -H "$J" -H "$AJ" -H "Mcp-Session-Id: $S1" \
-	-d '{"jsonrpc":"2.0","id":10,"method":"tools/call","params":{"name":"slow","arguments":{},"_meta":{"progressToken":"tok-1"}}}' \
-	"http://127.0.0.1:$PA/mcp" > slow.code &
-CPID=$!
-n=0
-while [ $n -lt 150 ] && ! grep -q '"progressToken":"tok-1"' stream.out; do sleep 0.02; n=$((n + 1)); done
-grep -q 'notifications/progress.*"progressToken":"tok-1"' stream.out &&
-	ok "progress of a call running on A arrives on B's GET stream" ||
-	fail "progress of a call running on A arrives on B's GET stream" "$(cat stream.out)"
-sleep 0.2
-post "$PB" "$S1" '{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":10,"reason":"t6000"}}'
-tc=$(now_ms)
-wait $CPID
-CANCEL_MS=$(($(now_ms) - tc))
-if [ "$CODE" = 202 ] && [ $(($(now_ms) - t0)) -lt 3500 ] && ! grep -q '"result"' slow.out; then
-	ok "notifications/cancelled on B ends the call on A (${CANCEL_MS} ms)"
-else
-	fail "notifications/cancelled on B ends the call on A" "cancel $CODE, call took $(($(now_ms) - t0)) ms, $(cat slow.code)" "$(cat slow.out)"
-fi
-kill "$SPID" 2> /dev/null
-
-# logging/setLevel on C reaches the record (and the other replicas' copies).
-post "$PC" "$S1" '{"jsonrpc":"2.0","id":11,"method":"logging/setLevel","params":{"level":"error"}}'
-redis-cli -p "$RP" get "t6000:sess.$S1" | grep -q '"l":4' &&
-	ok "logging/setLevel on C is written to the session record" ||
-	fail "logging/setLevel on C is written to the session record" "$(redis-cli -p "$RP" get "t6000:sess.$S1")"
-
-# DELETE on C ends B's cached copy too.
-init "$PB"
-SD=$SID
-call "$PB" "$SD" 2 echo
-CODE=$(curl -s -o /dev/null -m 5 -w '%{http_code}' -X DELETE -H "Mcp-Session-Id: $SD" "http://127.0.0.1:$PC/mcp")
-[ "$CODE" = 204 ] && ok "DELETE on C of a session made on B" || fail "DELETE on C of a session made on B" "status $CODE"
-sleep 0.2
-call "$PB" "$SD" 3 echo
-want "B's cached copy is gone after the DELETE on C" 404
-
-# ---------------------------------------------------------------------------
-# Kill A: the session goes on; the reaper lease moves
-
-init "$PA"
-S2=$SID
-holder=
-for p in "$PA" "$PB" "$PC"; do [ "$(metric "$p" mcpg_cluster_lease_holder)" = 1 ] && holder="$holder $p"; done
-[ "$(echo $holder | wc -w)" = 1 ] && ok "exactly one replica holds the reaper lease" ||
-	fail "exactly one replica holds the reaper lease" "holders:$holder"
-kill -KILL "$A"
-tk=$(now_ms)
-call "$PB" "$S2" 20 echo
-want "session opened on A is served by B after A is killed" 200 '"ok":true'
-call "$PC" "$S1" 21 echo
-want "A's first session is served by C after A is killed" 200 '"ok":true'
-if [ "$holder" = " $PA" ]; then
-	new=
-	while [ -z "$new" ] && [ $(($(now_ms) - tk)) -lt 8000 ]; do
-		for p in "$PB" "$PC"; do [ "$(metric "$p" mcpg_cluster_lease_holder)" = 1 ] && new=$p; done
-		[ -z "$new" ] && sleep 0.05
-	done
-	MOVE_MS=$(($(now_ms) - tk))
-	[ -n "$new" ] && ok "the lease moves after its holder A is killed (${MOVE_MS} ms, lease_ttl_ms 1500)" ||
-		fail "the lease moves after its holder A is killed" "no holder after $MOVE_MS ms"
-	holder=" $new"
-fi
-# Kill the holder among B and C (again, if it was A) and watch the other take it.
-victim=${holder# }
-if [ "$victim" = "$PB" ]; then survivor=$PC; vpid=$B; else survivor=$PB; vpid=$C; fi
-kill -KILL "$vpid"
-tk=$(now_ms)
-while [ "$(metric "$survivor" mcpg_cluster_lease_holder)" != 1 ] && [ $(($(now_ms) - tk)) -lt 8000 ]; do sleep 0.05; done
-MOVE2_MS=$(($(now_ms) - tk))
-[ "$(metric "$survivor" mcpg_cluster_lease_holder)" = 1 ] &&
-	ok "the lease moves again when the next holder is killed (${MOVE2_MS} ms)" ||
-	fail "the lease moves again when the next holder is killed" "after $MOVE2_MS ms"
-grep -q '"msg":"cluster lease acquired"' "$( [ "$survivor" = "$PB" ] && echo b.log || echo c.log)" &&
-	ok "the new holder logs the lease with its fencing token" || fail "the new holder logs the lease with its fencing token"
-
-# The survivor reaps an idle session record (session_idle_timeout_ms 6000).
-init "$survivor"
-S3=$SID
-t0=$(now_ms)
-while [ "$(redis-cli -p "$RP" exists "t6000:sess.$S3")" = 1 ] && [ $(($(now_ms) - t0)) -lt 12000 ]; do sleep 0.1; done
-REAP_MS=$(($(now_ms) - t0))
-[ "$(redis-cli -p "$RP" exists "t6000:sess.$S3")" = 0 ] && [ "$(metric "$survivor" mcpg_cluster_sessions_reaped_total)" -ge 1 ] &&
-	ok "the lease holder reaps an idle session record (${REAP_MS} ms after its last use)" ||
-	fail "the lease holder reaps an idle session record" "after $REAP_MS ms: $(redis-cli -p "$RP" get "t6000:sess.$S3")"
-
-# Restart the two dead replicas on their ports.
-if [ "$survivor" = "$PB" ]; then
-	boot_mcpg C c2.log "$PC" --image c.img
-else
-	boot_mcpg B b2.log "$PB" --image c.img
-fi
-boot_mcpg A a2.log "$PA" --image c.img && ok "replicas rejoin after a restart" || fail "replicas rejoin after a restart"
-
-# ---------------------------------------------------------------------------
-# Redis outage under load
-
-init "$PB"
-S4=$SID
-call "$PB" "$S4" 2 echo
-(
-	i=100
-	while [ ! -f stop.load ]; do
-		curl -s -o /dev/null -m 5 -w '%{http_code}\n' -X POST -H "$J" -H "$AJ" -H "Mcp-Session-Id: $S4" \
-			-d "{\"jsonrpc\":\"2.0\",\"id\":$i,\"method\":\"tools/call\",\"params\":{\"name\":\"echo\",\"arguments\":{}}}" \
-			"http://127.0.0.1:$PB/mcp" >> load.b
-		curl -s -o /dev/null -m 5 -w '%{http_code}\n' -X POST -H "$J" -H "$A" \
-			-d '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"load","version":"1"}}}' \
-			"http://127.0.0.1:$PC/mcp" >> load.c
-		i=$((i + 1))
-	done
-) &
-LPID=$!
-sleep 0.5
-kill -KILL "$REDIS_PID"
-tk=$(now_ms)
-FLIP_B=$(wait_code "$PB" /ready 503 5000)
-FLIP_C=$(wait_code "$PC" /ready 503 5000)
-FLIP_A=$(wait_code "$PA" /ready 503 5000)
-if [ "$FLIP_B" != timeout ] && [ "$FLIP_C" != timeout ] && [ "$FLIP_A" != timeout ] &&
-	[ $(($(now_ms) - tk)) -le 2000 ]; then
-	ok "/ready turns 503 on every replica within 2 s of Redis dying ($(($(now_ms) - tk)) ms for all three)"
-else
-	fail "/ready turns 503 within 2 s" "A $FLIP_A, B $FLIP_B, C $FLIP_C, total $(($(now_ms) - tk)) ms"
-fi
-curl -s -m 2 "http://127.0.0.1:$PB/ready" | grep -q '"cluster":"redis down: redis 127.0.0.1' &&
-	ok "/ready says why" || fail "/ready says why" "$(curl -s http://127.0.0.1:$PB/ready)"
-post "$PC" "" '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t6000","version":"1"}}}' "$A"
-want "initialize during the outage: 503 with a JSON-RPC error naming the cause" 503 '"code":-32011,"message":"cluster coordinator unavailable (redis: redis 127.0.0.1'
-call "$PA" "$S1" 30 echo
-want "a session this replica has not cached: 503, -32011" 503 '"code":-32011'
-call "$PB" "$S4" 31 echo
-want "a session B has cached is still served during the outage" 200 '"ok":true'
-sleep 1
-start_redis "$RP" --appendonly yes --appendfsync always || fail "redis restarts"
-tr=$(now_ms)
-UP_B=$(wait_code "$PB" /ready 200 8000)
-UP_C=$(wait_code "$PC" /ready 200 8000)
-UP_A=$(wait_code "$PA" /ready 200 8000)
-RECOVER_MS=$(($(now_ms) - tr))
-[ "$UP_B" != timeout ] && [ "$UP_C" != timeout ] && [ "$UP_A" != timeout ] &&
-	ok "/ready is 200 again on every replica after Redis returns (${RECOVER_MS} ms)" ||
-	fail "/ready recovers" "A $UP_A, B $UP_B, C $UP_C"
-sleep 0.5
-touch stop.load
-wait $LPID
-alive=1
-for p in $A $B $C; do kill -0 "$p" 2> /dev/null || alive=0; done
-[ $alive = 1 ] && ok "no replica died during the outage" || fail "no replica died during the outage" "$(tail -5 b.log c.log)"
-bad=$(cat load.b load.c | grep -v -e '^200$' -e '^503$' | sort | uniq -c)
-nb=$(grep -c . load.b) n503=$(cat load.b load.c | grep -c '^503$')
-[ -z "$bad" ] && [ "$nb" -gt 5 ] && [ "$n503" -ge 1 ] &&
-	ok "load during the outage saw only 200 and 503 ($nb + $(grep -c . load.c) requests, $n503 refused)" ||
-	fail "load during the outage saw only 200 and 503" "$bad / $nb / $n503"
-call "$PC" "$S4" 40 echo
-want "after the outage, a session written before it is served by C" 200 '"ok":true'
-init "$PA"
-[ "$CODE" = 202 ] && [ -n "$SID" ] && ok "after the outage, initialize works again" || fail "after the outage, initialize works again" "$CODE $(cat out.body)"
-
-# ---------------------------------------------------------------------------
-# Boot with Redis unreachable
-
-DEAD=$(free_port)
-cfg d.yaml "$DEAD"
-"$MCPGC" build d.yaml -o d.img > /dev/null 2>&1
-PD=$(free_port)
-PORT=$PD timeout 20 "$MCPG" --image d.img > d.out 2> d.err
-rc=$?
-[ $rc = 1 ] && tail -1 d.err | grep -q "^mcpg: error: 'cluster': cannot reach the redis coordinator: redis 127.0.0.1:$DEAD: Connection refused" d.err &&
-	ok "boot with Redis down: exit 1, the last line names the cause" || fail "boot with Redis down: exit 1" "rc $rc" "$(cat d.err)"
-cfg e.yaml "$DEAD" "  allow_degraded_boot: true"
-"$MCPGC" build e.yaml -o e.img > /dev/null 2>&1
-PORT=$PD "$MCPG" --image e.img 2> e.log &
-E=$!
-PIDS="$PIDS $E"
-[ "$(wait_code "$PD" /ready 503 5000)" != timeout ] && kill -0 $E &&
-	ok "allow_degraded_boot: boots, /ready 503 while Redis is down" || fail "allow_degraded_boot: boots" "$(cat e.log)"
-start_redis "$DEAD" || fail "second redis starts"
-t=$(wait_code "$PD" /ready 200 8000)
-[ "$t" != timeout ] && ok "allow_degraded_boot: ready once Redis answers ($t ms)" || fail "allow_degraded_boot: ready once Redis answers" "$(tail -3 e.log)"
-
-echo "# t6000 numbers: cancel across replicas ${CANCEL_MS:-?} ms; lease move ${MOVE_MS:-n/a} / ${MOVE2_MS:-?} ms (lease_ttl_ms 1500); reap ${REAP_MS:-?} ms (idle 6000); /ready 503 after Redis kill: A ${FLIP_A} B ${FLIP_B} C ${FLIP_C} ms; recovery after restart ${RECOVER_MS:-?} ms"
+cluster_suite
