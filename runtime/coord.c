@@ -121,14 +121,14 @@ int
 mcpg_coord_start(const struct mcpg_rt *rt, mcpg_coord_msg_fn on_msg, void *arg, char *err,
 		 size_t errlen)
 {
-	const struct mcpg_image *img = &rt->img;
-	const struct mcpg_union_slot *c = &rt->cfg->cluster;
+	const struct mcpg_image *img = rt ? &rt->img : NULL;
+	const struct mcpg_union_slot *c = rt ? &rt->cfg->cluster : NULL;
 	int degraded = 0;
 
 	msg_fn = on_msg;
 	msg_arg = arg;
 	err[0] = '\0';
-	switch (mcpg_cluster_tag(img, c)) {
+	switch (rt ? mcpg_cluster_tag(img, c) : MCPG_CLUSTER_NONE) {
 	case MCPG_CLUSTER_REDIS:
 		degraded = mcpg_cluster_redis(img, c)->allow_degraded_boot;
 		ops = mcpg_coord_redis_start(rt, err, errlen);

@@ -40,8 +40,7 @@ struct mcpg_rt;
 typedef void (*mcpg_coord_msg_fn)(const char *data, size_t len, void *arg);
 
 /*
- * Connect as cluster.kind of `rt` says and probe (put, get, delete,
- * publish).  `on_msg` receives every message of the bus.  Returns 0, or -1
+ * Connect as cluster.kind of `rt` says (NULL: single_node) and probe.  `on_msg` receives every message of the bus.  Returns 0, or -1
  * with one line in `err` when the coordinator is unreachable and
  * allow_degraded_boot is false (then nothing is left running), -2 with one
  * line when the configuration cannot be used at all (a bad URL, a CA file
