@@ -46,6 +46,7 @@ static struct {
 	kvStore *state, *leases;
 	pthread_mutex_t lock; /* binding the buckets */
 	char subject[128], state_name[72], leases_name[72], first_url[256];
+	char connect_err[200]; /* why the first connect failed, for messages */
 	int64_t op_ms;
 	int replicas;
 	jsStorageType storage;
@@ -97,6 +98,7 @@ on_connected(natsConnection *nc, void *closure)
 {
 	(void)nc;
 	(void)closure;
+	N.connect_err[0] = '\0';
 	mcpg_log(MCPG_LOG_INFO, NULL, "nats connected", "server", MCPG_LF_STR, N.first_url, NULL);
 }
 
@@ -458,7 +460,9 @@ n_ping(void)
 	natsStatus s;
 
 	if (!N.nc || natsConnection_Status(N.nc) != NATS_CONN_STATUS_CONNECTED) {
-		mcpg_coord_down("nats %s: not connected", N.first_url);
+		mcpg_coord_down("nats %s: not connected%s%s%s", N.first_url,
+				N.connect_err[0] ? " (" : "", N.connect_err,
+				N.connect_err[0] ? ")" : "");
 		return -1;
 	}
 	s = natsConnection_FlushTimeout(N.nc, N.op_ms < 1000 ? N.op_ms : 1000);
@@ -495,7 +499,7 @@ n_stop(void)
 	N.state = N.leases = NULL;
 	N.js = NULL;
 	N.nc = NULL;
-	nats_Close();
+	/* No nats_Close(): with OpenSSL 3 it breaks OPENSSL_cleanup at exit. */
 }
 
 static const struct mcpg_coord_ops nats_ops = {
@@ -557,8 +561,6 @@ mcpg_coord_nats_start(const struct mcpg_rt *rt, char *err, size_t errlen)
 		s = natsOptions_SetReconnectWait(o, 250);
 	if (s == NATS_OK)
 		s = natsOptions_SetDisconnectedCB(o, on_disconnected, NULL);
-	if (s == NATS_OK)
-		s = natsOptions_SetRetryOnFailedConnect(o, true, on_connected, NULL);
 	if (s == NATS_OK && tls)
 		s = natsOptions_SetSecure(o, true);
 	if (s == NATS_OK && tls && mcpg_nats_tls_ca_cert(img, &nc->tls))
@@ -582,17 +584,23 @@ mcpg_coord_nats_start(const struct mcpg_rt *rt, char *err, size_t errlen)
 		natsOptions_Destroy(o);
 		return NULL;
 	}
+	/*
+	 * Connect once plainly, so a refusal names its cause (a background
+	 * retry only reports "not yet connected"); then, with
+	 * allow_degraded_boot, keep retrying in the background.
+	 */
 	s = natsConnection_Connect(&N.nc, o);
-	natsOptions_Destroy(o);
-	if (s == NATS_NOT_YET_CONNECTED) {
-		/* Retrying in the background; coord.c decides whether to wait for it. */
-		mcpg_coord_down("nats %s: %s", N.first_url, why(s));
-		return &nats_ops;
-	}
 	if (s != NATS_OK) {
-		mcpg_coord_down("nats %s: %s", N.first_url, why(s));
-		return &nats_ops; /* ping() fails: coord.c refuses or degrades */
+		snprintf(N.connect_err, sizeof(N.connect_err), "%s", why(s));
+		N.nc = NULL;
+		if (nc->allow_degraded_boot &&
+		    natsOptions_SetRetryOnFailedConnect(o, true, on_connected, NULL) == NATS_OK)
+			s = natsConnection_Connect(&N.nc, o);
+		if (s != NATS_OK && s != NATS_NOT_YET_CONNECTED)
+			N.nc = NULL;
+		mcpg_coord_down("nats %s: %s", N.first_url, N.connect_err);
 	}
+	natsOptions_Destroy(o);
 	return &nats_ops;
 }
 
