@@ -11,7 +11,7 @@ trap stop_all EXIT INT TERM
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 J='Content-Type: application/json'
-A='Accept: application/json, text/event-stream'
+AS='Accept: application/json, text/event-stream'
 AJ='Accept: application/json'
 
 # code PORT PATH: the HTTP status of GET PATH.
@@ -72,7 +72,7 @@ post() {
 
 # init PORT: initialize + notifications/initialized on PORT; sets SID.
 init() {
-	post "$1" "" '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t6000","version":"1"}}}' "$A"
+	post "$1" "" '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t6000","version":"1"}}}' "$AS"
 	SID=$(tr -d '\r' < out.hdr | sed -n 's/^[Mm]cp-[Ss]ession-[Ii]d: //p')
 	[ -n "$SID" ] && post "${2:-$1}" "$SID" '{"jsonrpc":"2.0","method":"notifications/initialized"}'
 }
@@ -285,7 +285,7 @@ cluster_suite() {
 			curl -s -o /dev/null -m 5 -w '%{http_code}\n' -X POST -H "$J" -H "$AJ" -H "Mcp-Session-Id: $S4" \
 				-d "{\"jsonrpc\":\"2.0\",\"id\":$i,\"method\":\"tools/call\",\"params\":{\"name\":\"echo\",\"arguments\":{}}}" \
 				"http://127.0.0.1:$PB/mcp" >> load.b
-			curl -s -o /dev/null -m 5 -w '%{http_code}\n' -X POST -H "$J" -H "$A" \
+			curl -s -o /dev/null -m 5 -w '%{http_code}\n' -X POST -H "$J" -H "$AS" \
 				-d '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"load","version":"1"}}}' \
 				"http://127.0.0.1:$PC/mcp" >> load.c
 			i=$((i + 1))
@@ -306,7 +306,7 @@ cluster_suite() {
 	fi
 	curl -s -m 2 "http://127.0.0.1:$PB/ready" | grep -q "\"cluster\":\"$KIND down: $KIND [a-z:/]*127.0.0.1" &&
 		ok "/ready says why" || fail "/ready says why" "$(curl -s http://127.0.0.1:$PB/ready)"
-	post "$PC" "" '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t6000","version":"1"}}}' "$A"
+	post "$PC" "" '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t6000","version":"1"}}}' "$AS"
 	want "initialize during the outage: 503 with a JSON-RPC error naming the cause" 503 "\"code\":-32011,\"message\":\"cluster coordinator unavailable ($KIND: $KIND [a-z:/]*127.0.0.1"
 	call "$PA" "$S1" 30 echo
 	want "a session this replica has not cached: 503, -32011" 503 '"code":-32011'
