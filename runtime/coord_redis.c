@@ -348,9 +348,12 @@ fail:
 	return -1;
 }
 
-/* A pool connection, opened if needed; NULL with the coordinator marked down. */
+/*
+ * A pool connection, opened if needed (*fresh then); NULL with the
+ * coordinator marked down.
+ */
 static struct rconn *
-take(int64_t deadline)
+take(int64_t deadline, int *fresh)
 {
 	struct rconn *c = NULL;
 	const char *why;
@@ -394,6 +397,7 @@ take(int64_t deadline)
 				R.host, R.port);
 		return NULL;
 	}
+	*fresh = c->fd < 0;
 	if (c->fd < 0 && rc_open(c, &why) < 0) {
 		mcpg_coord_down("redis %s:%s: %s", R.host, R.port, why);
 		pthread_mutex_lock(&R.lock);
@@ -403,6 +407,20 @@ take(int64_t deadline)
 		return NULL;
 	}
 	return c;
+}
+
+/*
+ * Close the idle connections: one failed, so the server probably went
+ * away and the others are stale too (reopened on their next use).
+ */
+static void
+drop_idle(void)
+{
+	pthread_mutex_lock(&R.lock);
+	for (int i = 0; i < R.npool; i++)
+		if (!R.pool[i].busy && R.pool[i].fd >= 0)
+			rc_close(&R.pool[i]);
+	pthread_mutex_unlock(&R.lock);
 }
 
 static void
@@ -417,25 +435,35 @@ give(struct rconn *c)
 /*
  * Run one command on a pool connection.  Returns the reply (caller frees)
  * or NULL with the coordinator marked down.  An error reply is a reply.
+ * A connection that had served before and fails is retried once on a new
+ * one: after a server restart every pooled connection is stale, and the
+ * first command on each should not fail for it.
  */
 static redisReply *
 command(int argc, const char **argv, const size_t *lens, int64_t timeout_ms)
 {
 	int64_t deadline = now_ms() + timeout_ms;
-	struct rconn *c = take(deadline);
 	redisReply *rep = NULL;
-	const char *why;
+	const char *why = "no connection";
 
-	if (!c)
-		return NULL;
-	if (io_cmd(c, argc, argv, lens, &rep, deadline, &why) < 0) {
+	for (int attempt = 0; attempt < 2; attempt++) {
+		int fresh;
+		struct rconn *c = take(deadline, &fresh);
+
+		if (!c)
+			return NULL;
+		if (io_cmd(c, argc, argv, lens, &rep, deadline, &why) == 0) {
+			give(c);
+			return rep;
+		}
 		rc_close(c);
 		give(c);
-		mcpg_coord_down("redis %s:%s: %s", R.host, R.port, why);
-		return NULL;
+		drop_idle();
+		if (fresh || !strcmp(why, "timed out"))
+			break;
 	}
-	give(c);
-	return rep;
+	mcpg_coord_down("redis %s:%s: %s", R.host, R.port, why);
+	return NULL;
 }
 
 /* Prefixed key into buf. */
