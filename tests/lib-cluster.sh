@@ -360,5 +360,33 @@ cluster_suite() {
 	t=$(wait_code "$PD" /ready 200 8000)
 	[ "$t" != timeout ] && ok "allow_degraded_boot: ready once $KIND answers ($t ms)" || fail "allow_degraded_boot: ready once $KIND answers" "$(tail -3 e.log)"
 
+	BL=b.log
+	[ -f b2.log ] && BL=b2.log
+	stop_clean "SIGTERM: a replica drains and exits 0 (coordinator stopped cleanly)" "$B" "$BL"
+	no_sanitizer_reports "no sanitizer report in any replica's log"
 	echo "# $KIND numbers: cancel across replicas ${CANCEL_MS:-?} ms; lease move ${MOVE_MS:-n/a} / ${MOVE2_MS:-?} ms (lease TTL ${LEASE_MS} ms); /ready 503 after the kill: A ${FLIP_A} B ${FLIP_B} C ${FLIP_C} ms; recovery after restart ${RECOVER_MS:-?} ms"
+}
+
+# stop_clean ID PID LOG: SIGTERM, wait for the drain; the case passes on exit
+# status 0 with no sanitizer report in LOG (sanitizer builds print them).
+stop_clean() {
+	kill -TERM "$2" 2> /dev/null
+	n=0
+	while kill -0 "$2" 2> /dev/null && [ $n -lt 500 ]; do sleep 0.02; n=$((n + 1)); done
+	wait "$2" 2> /dev/null
+	rc=$?
+	if [ $rc = 0 ] && ! grep -q -e 'Sanitizer' -e 'runtime error:' "$3"; then
+		ok "$1"
+	else
+		fail "$1" "exit status $rc" "$(grep -A15 -e Sanitizer -e 'runtime error:' "$3" | head -30)"
+	fi
+}
+
+# no_sanitizer_reports ID: no log here holds an ASan/UBSan report.
+no_sanitizer_reports() {
+	if grep -l -e 'ERROR: AddressSanitizer' -e 'runtime error:' -e 'ERROR: LeakSanitizer' ./*.log > san.hits 2> /dev/null; then
+		fail "$1" "$(cat san.hits)" "$(grep -h -A10 -e 'ERROR: AddressSanitizer' -e 'runtime error:' -e 'ERROR: LeakSanitizer' ./*.log | head -30)"
+	else
+		ok "$1"
+	fi
 }
