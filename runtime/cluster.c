@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -32,7 +33,9 @@
 #define LEASE_NAME "reaper"
 
 static int shared;
-static uint64_t lease_ttl_ms;
+static uint64_t lease_ttl_ms, peer_ttl_ms;
+static int64_t next_heartbeat;
+static atomic_uint_fast64_t peers;
 static pthread_t duty_thread;
 static int duty_started;
 static pthread_mutex_t duty_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -401,12 +404,36 @@ reap_one(const char *key, void *arg)
 }
 
 static void
+count_peer(const char *key, void *arg)
+{
+	(void)key;
+	(*(uint64_t *)arg)++;
+}
+
+/* Write this replica's presence record when due. */
+static void
+heartbeat(void)
+{
+	char key[64], val[96];
+	int64_t now = mcpg_mono_ms();
+
+	if (now < next_heartbeat || !mcpg_coord_up())
+		return;
+	snprintf(key, sizeof(key), "peer.%s", mcpg_log_instance());
+	snprintf(val, sizeof(val), "{\"pid\":%ld,\"at\":%lld}", (long)getpid(),
+		 (long long)wall_ms());
+	if (mcpg_coord_put(key, val, strlen(val), peer_ttl_ms) == 0)
+		next_heartbeat = now + (int64_t)peer_ttl_ms / 3;
+}
+
+static void
 duty_tick(void)
 {
 	uint64_t token = 0;
 	int rc;
 
 	mcpg_sessions_foreach(touch_busy, NULL);
+	heartbeat();
 	if (!mcpg_coord_up())
 		rc = -1;
 	else
@@ -425,6 +452,10 @@ duty_tick(void)
 	if (rc == 1) {
 		struct sweep sw = { wall_ms(), idle_ms(), 0 };
 
+		uint64_t np = 0;
+
+		if (mcpg_coord_scan("peer.", count_peer, &np) >= 0)
+			atomic_store(&peers, np);
 		if (sw.idle && mcpg_coord_scan("sess.", reap_one, &sw) >= 0 && sw.n) {
 			atomic_fetch_add(&reaped, sw.n);
 			mcpg_log(MCPG_LOG_INFO, NULL, "cluster: idle sessions reaped", "sessions",
@@ -478,9 +509,11 @@ mcpg_cluster_start(const struct mcpg_rt *rt, char *err, size_t errlen)
 	switch (mcpg_cluster_tag(img, c)) {
 	case MCPG_CLUSTER_REDIS:
 		lease_ttl_ms = mcpg_cluster_redis(img, c)->lease_ttl_ms;
+		peer_ttl_ms = mcpg_cluster_redis(img, c)->peer_ttl_ms;
 		break;
 	case MCPG_CLUSTER_NATS:
 		lease_ttl_ms = mcpg_cluster_nats(img, c)->lease.default_ttl_sec * 1000;
+		peer_ttl_ms = mcpg_cluster_nats(img, c)->node.peer_expiry_sec * 1000;
 		break;
 	default:
 		lease_ttl_ms = 30000;
@@ -520,9 +553,15 @@ mcpg_cluster_stop(void)
 		pthread_join(duty_thread, NULL);
 		duty_started = 0;
 	}
-	/* Hand the duty over now rather than after the TTL. */
+	/* Hand the duty over now rather than after the TTL; leave the count. */
 	if (atomic_exchange(&holder, 0))
 		mcpg_coord_lease_release(LEASE_NAME, atomic_load(&lease_token));
+	if (shared) {
+		char key[64];
+
+		snprintf(key, sizeof(key), "peer.%s", mcpg_log_instance());
+		mcpg_coord_del(key);
+	}
 	mcpg_coord_stop();
 	shared = 0;
 }
@@ -575,12 +614,16 @@ mcpg_cluster_metrics(struct strbuf *o)
 		       "# HELP mcpg_cluster_lease_acquired_total Times this replica took the lease.\n"
 		       "# TYPE mcpg_cluster_lease_acquired_total counter\n"
 		       "mcpg_cluster_lease_acquired_total %llu\n"
+		       "# HELP mcpg_cluster_peers Replicas with a live presence record (as last "
+		       "counted by the lease holder; 0 elsewhere).\n"
+		       "# TYPE mcpg_cluster_peers gauge\nmcpg_cluster_peers %llu\n"
 		       "# HELP mcpg_cluster_sessions_reaped_total Idle session records deleted "
 		       "by this replica as lease holder.\n"
 		       "# TYPE mcpg_cluster_sessions_reaped_total counter\n"
 		       "mcpg_cluster_sessions_reaped_total %llu\n",
 		    atomic_load(&holder), (unsigned long long)atomic_load(&lease_token),
 		    (unsigned long long)atomic_load(&lease_acquired),
+		    atomic_load(&holder) ? (unsigned long long)atomic_load(&peers) : 0ULL,
 		    (unsigned long long)atomic_load(&reaped));
 	strbuf_addf(o, "# HELP mcpg_cluster_session_lookups_total Session lookups by where "
 		       "they were answered.\n# TYPE mcpg_cluster_session_lookups_total counter\n"

@@ -22,6 +22,9 @@
  * running it cancels), server-to-client events (the replica holding the
  * GET stream appends them to its ring), end, and record updates.
  *
+ * Presence: every replica keeps "peer.<instance id>" alive with the peer
+ * TTL; the lease holder counts them (mcpg_cluster_peers in /metrics).
+ *
  * The lease "reaper" is held by one replica at a time; its holder deletes
  * session records unused for longer than session_idle_timeout_ms and
  * tells every replica to end them.  When the holder dies its lease

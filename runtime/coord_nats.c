@@ -350,11 +350,26 @@ n_scan(const char *prefix, void (*fn)(const char *key, void *arg), void *arg)
 		mcpg_coord_down("nats %s: keys: %s", N.first_url, why(s));
 		return -1;
 	}
-	for (int i = 0; i < kl.Count; i++)
-		if (!strncmp(kl.Keys[i], prefix, pl)) {
-			fn(kl.Keys[i], arg);
-			n++;
+	for (int i = 0; i < kl.Count; i++) {
+		kvEntry *e;
+		const char *d;
+		size_t l;
+		int live;
+
+		if (strncmp(kl.Keys[i], prefix, pl))
+			continue;
+		/* Keys knows nothing of our expiry: look, and sweep what expired. */
+		live = entry(N.state, kl.Keys[i], &e, &d, &l);
+		if (live < 0)
+			break;
+		if (!live) {
+			kvStore_Delete(N.state, kl.Keys[i]);
+			continue;
 		}
+		kvEntry_Destroy(e);
+		fn(kl.Keys[i], arg);
+		n++;
+	}
 	kvKeysList_Destroy(&kl);
 	return n;
 }

@@ -223,6 +223,8 @@ cluster_suite() {
 	for p in "$PA" "$PB" "$PC"; do [ "$(metric "$p" mcpg_cluster_lease_holder)" = 1 ] && holder="$holder $p"; done
 	[ "$(echo $holder | wc -w)" = 1 ] && ok "exactly one replica holds the reaper lease" ||
 		fail "exactly one replica holds the reaper lease" "holders:$holder"
+	[ "$(metric ${holder# } mcpg_cluster_peers)" = 3 ] && ok "the holder counts three live replicas" ||
+		fail "the holder counts three live replicas" "$(metric ${holder# } mcpg_cluster_peers)"
 	kill -KILL "$A"
 	tk=$(now_ms)
 	call "$PB" "$S2" 20 echo
@@ -264,6 +266,9 @@ cluster_suite() {
 	[ "$(coord_has "$S3")" != 1 ] && [ "$(metric "$survivor" mcpg_cluster_sessions_reaped_total)" -ge 1 ] && [ "$CODE" = 404 ] &&
 		ok "the lease holder reaps an idle session record (within 9 s of its last use, idle 6 s)" ||
 		fail "the lease holder reaps an idle session record" "$CODE $(coord_record "$S3")"
+	[ "$(metric "$survivor" mcpg_cluster_peers)" = 1 ] &&
+		ok "the two killed replicas left the presence count within the peer TTL (3 s)" ||
+		fail "the killed replicas left the presence count" "$(metric "$survivor" mcpg_cluster_peers)"
 
 	# Restart the two dead replicas on their ports.
 	if [ "$survivor" = "$PB" ]; then

@@ -18,6 +18,7 @@ cluster:
   url: "redis://127.0.0.1:$1"
   key_prefix: "t6000:"
   lease_ttl_ms: $LEASE_MS
+  peer_ttl_ms: 3000
   operation_timeout_ms: 1000
 EOF
 	[ "${2:-}" = degraded ] && echo "  allow_degraded_boot: true"

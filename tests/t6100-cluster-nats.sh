@@ -12,7 +12,7 @@ cluster:
   kind: nats
   servers: ["nats://127.0.0.1:$1"]
   tls: {require_tls: false}
-  node: {id: "replica-\${env.PORT}"}
+  node: {id: "replica-\${env.PORT}", peer_expiry_sec: 3}
   lease: {default_ttl_sec: 2}
   jetstream: {state_bucket: t6100-state, leases_bucket: t6100-leases, storage: file}
   connection: {operation_timeout_ms: 1000, connect_timeout_ms: 1000}
