@@ -39,3 +39,33 @@ coord_has() { echo '?'; }
 coord_record() { echo unsupported; }
 
 cluster_suite
+
+# auth.method token against a nats-server that wants one; a wrong token
+# stops the boot naming the server's refusal.
+TP=$(free_port)
+mkdir -p js-auth
+nats-server -a 127.0.0.1 -p "$TP" -js -sd "$PWD/js-auth" --auth t6100-tok > nats-auth.log 2>&1 &
+PIDS="$PIDS $!"
+n=0
+while [ $n -lt 250 ] && ! grep -q 'Server is ready' nats-auth.log; do sleep 0.02; n=$((n + 1)); done
+cluster_yaml() {
+	cat << EOF2
+cluster:
+  kind: nats
+  servers: ["nats://127.0.0.1:$1"]
+  tls: {require_tls: false}
+  node: {id: auth-test}
+  auth: {method: token, token: "$TOKEN"}
+EOF2
+}
+TOKEN=t6100-tok cfg tok.yaml "$TP"
+TOKEN=wrong-tok cfg badtok.yaml "$TP"
+"$MCPGC" build tok.yaml -o tok.img > /dev/null 2>&1 && "$MCPGC" build badtok.yaml -o badtok.img > /dev/null 2>&1
+PT=$(free_port)
+boot_mcpg T tok.log "$PT" --image tok.img && ok "auth token: boots against a nats-server that wants it" ||
+	fail "auth token: boots"
+PORT=$(free_port) timeout 20 "$MCPG" --image badtok.img > /dev/null 2> badtok.err
+rc=$?
+[ $rc = 1 ] && tail -1 badtok.err | grep -qi 'authorization' &&
+	ok "auth token: a wrong token stops the boot ($(tail -1 badtok.err | sed 's/.*coordinator: //; s/ (set .*//'))" ||
+	fail "auth token: a wrong token stops the boot" "rc $rc" "$(tail -2 badtok.err)"
