@@ -395,3 +395,17 @@ no_sanitizer_reports() {
 		ok "$1"
 	fi
 }
+
+# make_ca: ca.crt/ca.key, srv.crt/srv.key for 127.0.0.1 and localhost signed
+# by it, and other.crt, an unrelated CA; returns 1 (with ssl.log) on failure.
+make_ca() {
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=test-ca -keyout ca.key \
+		-out ca.crt > ssl.log 2>&1 &&
+	openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout srv.key -out srv.csr \
+		>> ssl.log 2>&1 &&
+	printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' > san.ext &&
+	openssl x509 -req -in srv.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
+		-extfile san.ext -out srv.crt >> ssl.log 2>&1 &&
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=other-ca -keyout other.key \
+		-out other.crt >> ssl.log 2>&1
+}

@@ -10,15 +10,8 @@
 redis-server --help 2>&1 | grep -q tls-port || redis-server --version | grep -q 'v=[6-9]' ||
 	{ skip "rediss" "this redis-server has no TLS"; exit 0; }
 
-# A CA, a server certificate for 127.0.0.1 signed by it, and a foreign CA.
-openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=t6010-ca -keyout ca.key \
-	-out ca.crt > ssl.log 2>&1 &&
-openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout srv.key -out srv.csr >> ssl.log 2>&1 &&
-printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' > san.ext &&
-openssl x509 -req -in srv.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
-	-extfile san.ext -out srv.crt >> ssl.log 2>&1 &&
-openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=other-ca -keyout other.key \
-	-out other.crt >> ssl.log 2>&1 || { fail "openssl makes the test CA" "$(cat ssl.log)"; exit 0; }
+# A test CA and a server certificate for 127.0.0.1 (lib-cluster.sh).
+make_ca || { fail "openssl makes the test CA" "$(cat ssl.log)"; exit 0; }
 
 TP=$(free_port)
 RCLI_ARGS="--tls --cacert $PWD/ca.crt --user mcpg --pass s3cret --no-auth-warning"

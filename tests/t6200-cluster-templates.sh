@@ -58,12 +58,8 @@ curl -s -m 2 "http://127.0.0.1:$M1/metrics" | grep -q '^mcpg_cluster_up{kind="re
 	fail "production-redis-cluster: metrics" "$(curl -s -m 2 "http://127.0.0.1:$M1/metrics" | grep cluster)"
 
 # --- production-nats-cluster ---------------------------------------------
-openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=t6200-ca -keyout ca.key \
-	-out ca.crt > ssl.log 2>&1 &&
-openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout srv.key -out srv.csr >> ssl.log 2>&1 &&
-printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' > san.ext &&
-openssl x509 -req -in srv.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
-	-extfile san.ext -out srv.crt >> ssl.log 2>&1 || { fail "openssl makes the test CA" "$(cat ssl.log)"; exit 0; }
+# A test CA and a server certificate for 127.0.0.1 (lib-cluster.sh).
+make_ca || { fail "openssl makes the test CA" "$(cat ssl.log)"; exit 0; }
 NP=$(free_port)
 mkdir -p js
 nats-server -a 127.0.0.1 -p "$NP" -js -sd "$PWD/js" --tls --tlscert "$PWD/srv.crt" \
