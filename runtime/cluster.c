@@ -45,15 +45,6 @@ static atomic_int holder;
 static atomic_uint_fast64_t lease_token, lease_acquired, reaped;
 static atomic_uint_fast64_t look_local, look_remote, look_missing, look_error;
 
-static int64_t
-wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* session_idle_timeout_ms of the live snapshot (reloadable). */
 static uint64_t
 idle_ms(void)
@@ -202,7 +193,7 @@ mcpg_cluster_session_created(struct mcpg_session *s)
 	if (!shared)
 		return 0;
 	skey(key, sizeof(key), s->id);
-	encode(&rec, s, wall_ms());
+	encode(&rec, s, mcpg_wall_ms());
 	rc = mcpg_coord_create(key, rec.buf, rec.len, record_ttl(idle));
 	strbuf_release(&rec);
 	atomic_store(&s->shared_ms, mcpg_mono_ms());
@@ -240,7 +231,7 @@ mcpg_cluster_session_get(const char *id, int *down)
 	strbuf_release(&val);
 	idle = idle_ms();
 	if (!rec || !json_is_string(json_object_get(rec, "v")) ||
-	    (idle && wall_ms() - json_integer_value(json_object_get(rec, "u")) > (int64_t)idle)) {
+	    (idle && mcpg_wall_ms() - json_integer_value(json_object_get(rec, "u")) > (int64_t)idle)) {
 		/* Unreadable, or idle past the timeout and not reaped yet: gone. */
 		json_decref(rec);
 		atomic_fetch_add(&look_missing, 1);
@@ -283,7 +274,7 @@ write_record(struct mcpg_session *s)
 	int rc;
 
 	skey(key, sizeof(key), s->id);
-	encode(&rec, s, wall_ms());
+	encode(&rec, s, mcpg_wall_ms());
 	rc = mcpg_coord_replace(key, rec.buf, rec.len, record_ttl(idle_ms()));
 	strbuf_release(&rec);
 	return rc;
@@ -320,7 +311,7 @@ mcpg_cluster_session_changed(struct mcpg_session *s)
 		return;
 	atomic_store(&s->shared_ms, mcpg_mono_ms());
 	if (write_record(s) == 1) {
-		encode(&rec, s, wall_ms());
+		encode(&rec, s, mcpg_wall_ms());
 		publish('u', s->id, rec.buf, rec.len);
 	}
 	strbuf_release(&rec);
@@ -421,7 +412,7 @@ heartbeat(void)
 		return;
 	snprintf(key, sizeof(key), "peer.%s", mcpg_log_instance());
 	snprintf(val, sizeof(val), "{\"pid\":%ld,\"at\":%lld}", (long)getpid(),
-		 (long long)wall_ms());
+		 (long long)mcpg_wall_ms());
 	if (mcpg_coord_put(key, val, strlen(val), peer_ttl_ms) == 0)
 		next_heartbeat = now + (int64_t)peer_ttl_ms / 3;
 }
@@ -450,7 +441,7 @@ duty_tick(void)
 			 LEASE_NAME, NULL);
 	}
 	if (rc == 1) {
-		struct sweep sw = { wall_ms(), idle_ms(), 0 };
+		struct sweep sw = { mcpg_wall_ms(), idle_ms(), 0 };
 
 		uint64_t np = 0;
 

@@ -33,6 +33,15 @@ static pthread_mutex_t hlock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t hcond = PTHREAD_COND_INITIALIZER;
 static int hstop, hstarted;
 
+int64_t
+mcpg_wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 void
 mcpg_coord_down(const char *fmt, ...)
 {

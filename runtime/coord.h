@@ -85,6 +85,9 @@ int mcpg_coord_lease(const char *name, uint64_t ttl_ms, uint64_t *token);
 /* Give lease `name` up if `token` still holds it. */
 void mcpg_coord_lease_release(const char *name, uint64_t token);
 
+/* Wall-clock milliseconds (records compared between replicas carry these). */
+int64_t mcpg_wall_ms(void);
+
 /* Counters for /metrics. */
 struct mcpg_coord_stats {
 	uint64_t ops, errors, reconnects, published, received;

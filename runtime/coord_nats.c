@@ -52,15 +52,6 @@ static struct {
 	jsStorageType storage;
 } N = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
-static int64_t
-wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* The last error's text. */
 static const char *
 why(natsStatus s)
@@ -163,7 +154,7 @@ ensure(void)
 static void
 frame(struct strbuf *o, const void *val, size_t len, uint64_t ttl_ms)
 {
-	strbuf_addf(o, "%lld\n", ttl_ms ? (long long)(wall_ms() + (int64_t)ttl_ms) : 0LL);
+	strbuf_addf(o, "%lld\n", ttl_ms ? (long long)(mcpg_wall_ms() + (int64_t)ttl_ms) : 0LL);
 	strbuf_add(o, val, len);
 }
 
@@ -189,7 +180,7 @@ entry(kvStore *kv, const char *key, kvEntry **e, const char **data, size_t *len)
 	v = kvEntry_Value(*e);
 	vl = kvEntry_ValueLen(*e);
 	nl = v ? memchr(v, '\n', (size_t)vl) : NULL;
-	if (!nl || (atoll(v) && atoll(v) <= wall_ms())) {
+	if (!nl || (atoll(v) && atoll(v) <= mcpg_wall_ms())) {
 		kvEntry_Destroy(*e);
 		*e = NULL;
 		return 0;
@@ -414,7 +405,7 @@ n_lease(const char *name, uint64_t ttl_ms, uint64_t *token)
 			if (!tok)
 				tok = kvEntry_Revision(e);
 			snprintf(val, sizeof(val), "%llu %s %lld", tok, me,
-				 (long long)(wall_ms() + (int64_t)ttl_ms));
+				 (long long)(mcpg_wall_ms() + (int64_t)ttl_ms));
 			s = kvStore_Update(NULL, N.leases, name, val, (int)strlen(val),
 					   kvEntry_Revision(e));
 			kvEntry_Destroy(e);
@@ -423,13 +414,13 @@ n_lease(const char *name, uint64_t ttl_ms, uint64_t *token)
 			*token = tok;
 			return 1;
 		}
-		if (exp > wall_ms()) {
+		if (exp > mcpg_wall_ms()) {
 			kvEntry_Destroy(e);
 			return 0;
 		}
 	}
 	/* Free or expired: take it; the revision of this write is the token. */
-	snprintf(val, sizeof(val), "0 %s %lld", me, (long long)(wall_ms() + (int64_t)ttl_ms));
+	snprintf(val, sizeof(val), "0 %s %lld", me, (long long)(mcpg_wall_ms() + (int64_t)ttl_ms));
 	if (e) {
 		s = kvStore_Update(&rev, N.leases, name, val, (int)strlen(val), kvEntry_Revision(e));
 		kvEntry_Destroy(e);

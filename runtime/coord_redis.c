@@ -36,6 +36,7 @@
 #include <openssl/x509v3.h>
 
 #include "log.h"
+#include "mcp.h"
 #include "rt.h"
 
 struct rconn {
@@ -63,15 +64,6 @@ static struct {
 	atomic_int sub_ok, sub_tried, stop;
 } R = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 rc_close(struct rconn *c)
 {
@@ -94,7 +86,7 @@ wait_fd(struct rconn *c, short events, int64_t deadline, const char **why)
 	struct pollfd p = { .fd = c->fd, .events = events };
 
 	for (;;) {
-		int64_t left = deadline - now_ms();
+		int64_t left = deadline - mcpg_mono_ms();
 		int n;
 
 		if (left <= 0) {
@@ -245,7 +237,7 @@ rc_open(struct rconn *c, const char **why)
 {
 	static _Thread_local char msg[300];
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL, *ai;
-	int64_t deadline = now_ms() + R.connect_ms;
+	int64_t deadline = mcpg_mono_ms() + R.connect_ms;
 	int g;
 
 	c->fd = -1;
@@ -377,7 +369,7 @@ take(int64_t deadline, int *fresh)
 		}
 		{
 			struct timespec ts;
-			int64_t left = deadline - now_ms();
+			int64_t left = deadline - mcpg_mono_ms();
 
 			if (left <= 0)
 				break;
@@ -442,7 +434,7 @@ give(struct rconn *c)
 static redisReply *
 command(int argc, const char **argv, const size_t *lens, int64_t timeout_ms)
 {
-	int64_t deadline = now_ms() + timeout_ms;
+	int64_t deadline = mcpg_mono_ms() + timeout_ms;
 	redisReply *rep = NULL;
 	const char *why = "no connection";
 
@@ -762,7 +754,7 @@ subscriber(void *arg)
 			size_t lens[2] = { 9, strlen(ch) };
 
 			if (rc_open(&c, &why) < 0 ||
-			    io_cmd(&c, 2, argv, lens, &rep, now_ms() + R.connect_ms, &why) < 0) {
+			    io_cmd(&c, 2, argv, lens, &rep, mcpg_mono_ms() + R.connect_ms, &why) < 0) {
 				rc_close(&c);
 				atomic_store(&R.sub_ok, 0);
 				mcpg_coord_down("redis %s:%s: %s", R.host, R.port, why);
@@ -778,7 +770,7 @@ subscriber(void *arg)
 			continue;
 		}
 		/* Read with a short deadline so stop is seen; a timeout is no error. */
-		if (io_reply(&c, &rep, now_ms() + 300, &why) < 0) {
+		if (io_reply(&c, &rep, mcpg_mono_ms() + 300, &why) < 0) {
 			if (!strcmp(why, "timed out"))
 				continue;
 			rc_close(&c);
@@ -962,8 +954,8 @@ mcpg_coord_redis_start(const struct mcpg_rt *rt, char *err, size_t errlen)
 	if (pthread_create(&R.sub_thread, NULL, subscriber, NULL) == 0)
 		R.sub_started = 1;
 	/* Give the subscriber its first connection before the boot probe. */
-	for (int64_t until = now_ms() + R.connect_ms;
-	     !atomic_load(&R.sub_tried) && now_ms() < until;)
+	for (int64_t until = mcpg_mono_ms() + R.connect_ms;
+	     !atomic_load(&R.sub_tried) && mcpg_mono_ms() < until;)
 		usleep(5000);
 	return &redis_ops;
 }

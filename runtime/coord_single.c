@@ -12,6 +12,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "mcp.h"
+
 #define NBUCKETS 1024
 
 struct entry {
@@ -25,15 +27,6 @@ struct entry {
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct entry *table[NBUCKETS];
 static uint64_t fence;
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static uint32_t
 hash(const char *k)
@@ -57,7 +50,7 @@ static struct entry **
 find(const char *key)
 {
 	struct entry **pp = &table[hash(key)], *e;
-	int64_t now = now_ms();
+	int64_t now = mcpg_mono_ms();
 
 	while ((e = *pp)) {
 		if (e->expires_ms && e->expires_ms <= now) {
@@ -99,7 +92,7 @@ set_locked(const char *key, const void *val, size_t len, uint64_t ttl_ms)
 	}
 	e->val = copy;
 	e->len = len;
-	e->expires_ms = ttl_ms ? now_ms() + (int64_t)ttl_ms : 0;
+	e->expires_ms = ttl_ms ? mcpg_mono_ms() + (int64_t)ttl_ms : 0;
 	return 0;
 }
 
@@ -187,7 +180,7 @@ s_scan(const char *prefix, void (*fn)(const char *key, void *arg), void *arg)
 {
 	size_t pl = strlen(prefix), n = 0, cap = 0;
 	char **keys = NULL;
-	int64_t now = now_ms();
+	int64_t now = mcpg_mono_ms();
 
 	/* Collect first: fn may call back into the coordinator. */
 	pthread_mutex_lock(&lock);
@@ -232,7 +225,7 @@ s_lease(const char *name, uint64_t ttl_ms, uint64_t *token)
 	pp = find(name);
 	if (pp) {
 		*token = strtoull((*pp)->val, NULL, 10);
-		(*pp)->expires_ms = now_ms() + (int64_t)ttl_ms;
+		(*pp)->expires_ms = mcpg_mono_ms() + (int64_t)ttl_ms;
 	} else {
 		*token = ++fence;
 		snprintf(buf, sizeof(buf), "%llu", (unsigned long long)*token);

@@ -105,6 +105,7 @@ metric() {
 #   coord_kill                kill -9 it
 #   coord_has SID             1 / 0 whether the session record exists, or ?
 #   coord_record SID          the record's text, or "unsupported"
+#   coord_pid PORT            the pid of the server on PORT
 
 # cfg FILE COORD_PORT [degraded]
 cfg() {
@@ -365,11 +366,31 @@ cluster_suite() {
 	t=$(wait_code "$PD" /ready 200 8000)
 	[ "$t" != timeout ] && ok "allow_degraded_boot: ready once $KIND answers ($t ms)" || fail "allow_degraded_boot: ready once $KIND answers" "$(tail -3 e.log)"
 
+	# A server that hangs (SIGSTOP) rather than dies: the ping's deadline
+	# (min(operation timeout, 1 s)) flips /ready; once it is down, calls
+	# that need it fail at once; SIGCONT heals.
+	HPID=$(coord_pid "$CP")
+	kill -STOP "$HPID"
+	HANG=$(wait_code "$PC" /ready 503 5000)
+	[ "$HANG" != timeout ] && [ "$HANG" -le 2000 ] &&
+		ok "$KIND stopped (SIGSTOP): /ready 503 within 2 s ($HANG ms)" ||
+		fail "$KIND stopped: /ready 503 within 2 s" "$HANG"
+	t0=$(now_ms)
+	call "$PA" "fedcba9876543210fedcba9876543210" 50 echo
+	dt=$(($(now_ms) - t0))
+	[ "$CODE" = 503 ] && [ $dt -le 1500 ] && grep -q '"code":-32011' out.body &&
+		ok "a call needing the hung $KIND fails fast: 503 -32011 after $dt ms" ||
+		fail "a call needing the hung $KIND fails fast" "$CODE after $dt ms" "$(cat out.body)"
+	kill -CONT "$HPID"
+	t=$(wait_code "$PC" /ready 200 8000)
+	[ "$t" != timeout ] && ok "$KIND continued (SIGCONT): ready again ($t ms)" ||
+		fail "$KIND continued: ready again" "$(tail -3 c.log)"
+
 	BL=b.log
 	[ -f b2.log ] && BL=b2.log
 	stop_clean "SIGTERM: a replica drains and exits 0 (coordinator stopped cleanly)" "$B" "$BL"
 	no_sanitizer_reports "no sanitizer report in any replica's log"
-	echo "# $KIND numbers: cancel across replicas ${CANCEL_MS:-?} ms; lease move ${MOVE_MS:-n/a} / ${MOVE2_MS:-?} ms (lease TTL ${LEASE_MS} ms); /ready 503 after the kill: A ${FLIP_A} B ${FLIP_B} C ${FLIP_C} ms; recovery after restart ${RECOVER_MS:-?} ms"
+	echo "# $KIND numbers: cancel across replicas ${CANCEL_MS:-?} ms; lease move ${MOVE_MS:-n/a} / ${MOVE2_MS:-?} ms (lease TTL ${LEASE_MS} ms); /ready 503 after the kill: A ${FLIP_A} B ${FLIP_B} C ${FLIP_C} ms, after SIGSTOP ${HANG} ms; recovery after restart ${RECOVER_MS:-?} ms"
 }
 
 # stop_clean ID PID LOG: SIGTERM, wait for the drain; the case passes on exit

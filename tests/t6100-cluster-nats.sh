@@ -24,10 +24,11 @@ coord_start() {
 	mkdir -p "js-$1"
 	nats-server -a 127.0.0.1 -p "$1" -js -sd "$PWD/js-$1" > "nats-$1.log" 2>&1 &
 	NATS_PID=$!
+	eval "NATS_PID_$1=$NATS_PID"
 	PIDS="$PIDS $NATS_PID"
 	n=0
 	while [ $n -lt 250 ]; do
-		grep -q 'Server is ready' "nats-$1.log" && return 0
+		grep -qs 'Server is ready' "nats-$1.log" && return 0
 		sleep 0.02
 		n=$((n + 1))
 	done
@@ -37,6 +38,7 @@ coord_start() {
 coord_kill() { kill -KILL "$NATS_PID"; }
 coord_has() { echo '?'; }
 coord_record() { echo unsupported; }
+coord_pid() { eval "echo \$NATS_PID_$1"; }
 
 cluster_suite
 
@@ -47,7 +49,7 @@ mkdir -p js-auth
 nats-server -a 127.0.0.1 -p "$TP" -js -sd "$PWD/js-auth" --auth t6100-tok > nats-auth.log 2>&1 &
 PIDS="$PIDS $!"
 n=0
-while [ $n -lt 250 ] && ! grep -q 'Server is ready' nats-auth.log; do sleep 0.02; n=$((n + 1)); done
+while [ $n -lt 250 ] && ! grep -qs 'Server is ready' nats-auth.log; do sleep 0.02; n=$((n + 1)); done
 cluster_yaml() {
 	cat << EOF2
 cluster:

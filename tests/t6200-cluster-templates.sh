@@ -66,7 +66,7 @@ nats-server -a 127.0.0.1 -p "$NP" -js -sd "$PWD/js" --tls --tlscert "$PWD/srv.cr
 	--tlskey "$PWD/srv.key" > nats.log 2>&1 &
 PIDS="$PIDS $!"
 n=0
-while [ $n -lt 250 ] && ! grep -q 'Server is ready' nats.log; do sleep 0.02; n=$((n + 1)); done
+while [ $n -lt 250 ] && ! grep -qs 'Server is ready' nats.log; do sleep 0.02; n=$((n + 1)); done
 export MCPG_NATS_URL="tls://127.0.0.1:$NP"
 NC="cluster:
   tls:
