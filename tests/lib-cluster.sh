@@ -298,6 +298,13 @@ cluster_suite() {
 		done
 	) &
 	LPID=$!
+	# And wrk on B's cached session: 8 connections for the whole outage.
+	WPID=
+	if command -v wrk > /dev/null; then
+		MCP_TOOL=echo MCP_SESSION_ID=$S4 wrk -t1 -c8 -d4s -s "$TOP/bench/tools-call.lua" \
+			"http://127.0.0.1:$PB/mcp" > wrk.out 2>&1 &
+		WPID=$!
+	fi
 	sleep 0.5
 	coord_kill
 	tk=$(now_ms)
@@ -331,6 +338,12 @@ cluster_suite() {
 	sleep 0.5
 	touch stop.load
 	wait $LPID
+	if [ -n "$WPID" ]; then
+		wait $WPID
+		grep -q 'socket_errors(connect/read/write/timeout)=0/0/0/0' wrk.out && grep -q 'ok=[1-9]' wrk.out &&
+			ok "wrk on a cached session through the outage: $(sed -n 's/^MCP results: //p' wrk.out | cut -d' ' -f1-3)" ||
+			fail "wrk through the outage" "$(cat wrk.out)"
+	fi
 	alive=1
 	for p in $A $B $C; do kill -0 "$p" 2> /dev/null || alive=0; done
 	[ $alive = 1 ] && ok "no replica died during the outage" || fail "no replica died during the outage" "$(tail -5 b.log c.log)"
