@@ -25,6 +25,18 @@
  * Presence: every replica keeps "peer.<instance id>" alive with the peer
  * TTL; the lease holder counts them (mcpg_cluster_peers in /metrics).
  *
+ * /metrics (mcpg_cluster_metrics):
+ *
+ *   mcpg_cluster_up{kind}                   the coordinator answers (1/0)
+ *   mcpg_cluster_lease_holder               this replica holds the lease
+ *   mcpg_cluster_lease_token                fencing token of the lease last held
+ *   mcpg_cluster_lease_acquired_total       times this replica took it
+ *   mcpg_cluster_peers                      live replicas (on the holder)
+ *   mcpg_cluster_sessions_reaped_total      records this replica reaped
+ *   mcpg_cluster_session_lookups_total{result}  local, coordinator, missing, error
+ *   mcpg_cluster_ops_total, _errors_total, _reconnects_total
+ *   mcpg_cluster_bus_messages_total{dir}    published (out) and received (in)
+ *
  * The lease "reaper" is held by one replica at a time; its holder deletes
  * session records unused for longer than session_idle_timeout_ms and
  * tells every replica to end them.  When the holder dies its lease
