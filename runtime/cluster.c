@@ -317,16 +317,18 @@ mcpg_cluster_session_changed(struct mcpg_session *s)
 	strbuf_release(&rec);
 }
 
-void
+int
 mcpg_cluster_session_deleted(const char *id)
 {
 	char key[64];
 
 	if (!shared)
-		return;
+		return 0;
 	skey(key, sizeof(key), id);
-	mcpg_coord_del(key);
+	if (mcpg_coord_del(key) < 0)
+		return -1;
 	publish('x', id, "", 0);
+	return 0;
 }
 
 void

@@ -80,8 +80,8 @@ void mcpg_cluster_session_refresh(struct mcpg_session *s);
 void mcpg_cluster_session_touch(struct mcpg_session *s);
 /* initialized or log level changed on `s`: write and tell the others. */
 void mcpg_cluster_session_changed(struct mcpg_session *s);
-/* DELETE ended session `id` here: delete the record, end it everywhere. */
-void mcpg_cluster_session_deleted(const char *id);
+/* DELETE of session `id`: delete the record, end it everywhere.  0 or -1. */
+int mcpg_cluster_session_deleted(const char *id);
 /* notifications/cancelled for request `idj` of `s`: cancel it wherever it runs. */
 void mcpg_cluster_cancel(struct mcpg_session *s, const char *idj);
 /* A server-to-client message for s's GET stream, wherever that is open. */

@@ -1150,9 +1150,17 @@ mcpg_mcp_delete(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg_m
 	s = session_lookup(in->session_id, out);
 	if (!s)
 		return;
+	if (mcpg_cluster_session_deleted(in->session_id) < 0) {
+		/* The record would outlive the DELETE: refuse, keep the session. */
+		char msg[400];
+
+		mcpg_session_put(s);
+		mcpg_cluster_down_message(msg, sizeof(msg));
+		mcpg_mcp_error(out, 503, MCPG_RPC_CLUSTER_DOWN, msg);
+		return;
+	}
 	mcpg_session_end(s);
 	mcpg_session_put(s);
-	mcpg_cluster_session_deleted(in->session_id);
 	mcpg_log(MCPG_LOG_DEBUG, in->rid, "session ended", "session", MCPG_LF_STR,
 		 in->session_id, NULL);
 	out->status = 204;

@@ -325,6 +325,8 @@ cluster_suite() {
 	want "a session this replica has not cached: 503, -32011" 503 '"code":-32011'
 	call "$PB" "$S4" 31 echo
 	want "a session B has cached is still served during the outage" 200 '"ok":true'
+	CODE=$(curl -s -o out.body -m 5 -w '%{http_code}' -X DELETE -H "Mcp-Session-Id: $S4" "http://127.0.0.1:$PB/mcp")
+	want "DELETE during the outage: 503 -32011, the session stays" 503 '"code":-32011'
 	sleep 1
 	coord_start "$CP" || fail "$KIND restarts"
 	tr=$(now_ms)
