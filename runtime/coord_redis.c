@@ -759,8 +759,10 @@ subscriber(void *arg)
 				atomic_store(&R.sub_ok, 0);
 				mcpg_coord_down("redis %s:%s: %s", R.host, R.port, why);
 				atomic_store(&R.sub_tried, 1);
-				usleep((useconds_t)backoff * 1000);
-				backoff = backoff * 2 > 2000 ? 2000 : backoff * 2;
+				/* Back off (100 ms to 1 s), in slices so a stop is seen. */
+				for (int64_t t = 0; t < backoff && !atomic_load(&R.stop); t += 50)
+					usleep(50 * 1000);
+				backoff = backoff * 2 > 1000 ? 1000 : backoff * 2;
 				continue;
 			}
 			freeReplyObject(rep);
