@@ -368,6 +368,7 @@ struct sweep {
 	int64_t now;
 	uint64_t idle;
 	uint64_t n;
+	uint64_t token;
 };
 
 static void
@@ -382,7 +383,7 @@ reap_one(const char *key, void *arg)
 		return;
 	if (mcpg_coord_get(key, &val) == 1 && (rec = json_loadb(val.buf, val.len, 0, NULL)) &&
 	    sw->now - json_integer_value(json_object_get(rec, "u")) > (int64_t)sw->idle &&
-	    mcpg_coord_del(key) == 1) {
+	    mcpg_coord_del_fenced(key, LEASE_NAME, sw->token) == 1) {
 		struct mcpg_session *s = mcpg_session_get(id);
 
 		publish('x', id, "", 0);
@@ -443,7 +444,7 @@ duty_tick(void)
 			 LEASE_NAME, NULL);
 	}
 	if (rc == 1) {
-		struct sweep sw = { mcpg_wall_ms(), idle_ms(), 0 };
+		struct sweep sw = { mcpg_wall_ms(), idle_ms(), 0, token };
 
 		uint64_t np = 0;
 

@@ -292,6 +292,12 @@ mcpg_coord_lease_release(const char *name, uint64_t token)
 		ops->lease_release(name, token);
 }
 
+int
+mcpg_coord_del_fenced(const char *key, const char *name, uint64_t token)
+{
+	FRONT(ops->del_fenced(key, name, token));
+}
+
 void
 mcpg_coord_stats(struct mcpg_coord_stats *st)
 {

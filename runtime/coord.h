@@ -84,6 +84,12 @@ int mcpg_coord_publish(const void *data, size_t len);
 int mcpg_coord_lease(const char *name, uint64_t ttl_ms, uint64_t *token);
 /* Give lease `name` up if `token` still holds it. */
 void mcpg_coord_lease_release(const char *name, uint64_t token);
+/*
+ * Delete `key` only while `token` holds lease `name` (the fencing check):
+ * 1 deleted, 0 missing or the lease moved on, -1 failed.  Atomic on Redis
+ * (one script); on NATS the lease is read just before the delete.
+ */
+int mcpg_coord_del_fenced(const char *key, const char *name, uint64_t token);
 
 /* Wall-clock milliseconds (records compared between replicas carry these). */
 int64_t mcpg_wall_ms(void);
@@ -111,6 +117,7 @@ struct mcpg_coord_ops {
 	int (*publish)(const void *data, size_t len);
 	int (*lease)(const char *name, uint64_t ttl_ms, uint64_t *token);
 	void (*lease_release)(const char *name, uint64_t token);
+	int (*del_fenced)(const char *key, const char *name, uint64_t token);
 	/* A cheap round trip (PING, flush); 0 or -1 with the cause set. */
 	int (*ping)(void);
 	void (*stop)(void);

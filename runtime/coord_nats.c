@@ -461,6 +461,33 @@ n_lease_release(const char *name, uint64_t token)
 }
 
 static int
+n_del_fenced(const char *key, const char *name, uint64_t token)
+{
+	kvEntry *e = NULL;
+	unsigned long long tok = 0;
+	natsStatus s;
+
+	if (ensure() < 0)
+		return -1;
+	s = kvStore_Get(&e, N.leases, name);
+	if (s == NATS_NOT_FOUND)
+		return 0;
+	if (s != NATS_OK)
+		return failed(s, "lease") == 0 ? 0 : -1;
+	{
+		char *v = strndup(kvEntry_Value(e), (size_t)kvEntry_ValueLen(e));
+
+		if (v)
+			sscanf(v, "%llu", &tok);
+		free(v);
+	}
+	if (!tok)
+		tok = kvEntry_Revision(e);
+	kvEntry_Destroy(e);
+	return tok == token ? n_del(key) : 0;
+}
+
+static int
 n_ping(void)
 {
 	natsStatus s;
@@ -510,7 +537,7 @@ n_stop(void)
 
 static const struct mcpg_coord_ops nats_ops = {
 	"nats", 1, n_get, n_put, n_create, n_cas, n_replace, n_del, n_scan, n_publish,
-	n_lease, n_lease_release, n_ping, n_stop,
+	n_lease, n_lease_release, n_del_fenced, n_ping, n_stop,
 };
 
 const struct mcpg_coord_ops *

@@ -714,6 +714,25 @@ r_lease_release(const char *name, uint64_t token)
 	eval(release_lua, 1, keys, 1, args, NULL);
 }
 
+static const char del_fenced_lua[] =
+	"local v=redis.call('GET',KEYS[2]) "
+	"if v and string.sub(v,1,string.find(v,' ',1,true)-1)==ARGV[1] then "
+	"return redis.call('DEL',KEYS[1]) end return 2";
+
+static int
+r_del_fenced(const char *key, const char *name, uint64_t token)
+{
+	char lk[300], tok[24];
+	const char *keys[2] = { key, lk };
+	const char *args[1] = { tok };
+	long long v;
+
+	snprintf(lk, sizeof(lk), "lease.%s", name);
+	snprintf(tok, sizeof(tok), "%llu", (unsigned long long)token);
+	v = eval(del_fenced_lua, 2, keys, 1, args, NULL);
+	return v < 0 ? -1 : v == 1;
+}
+
 static int
 r_ping(void)
 {
@@ -814,7 +833,7 @@ r_stop(void)
 
 static const struct mcpg_coord_ops redis_ops = {
 	"redis", 1, r_get, r_put, r_create, r_cas, r_replace, r_del, r_scan, r_publish,
-	r_lease, r_lease_release, r_ping, r_stop,
+	r_lease, r_lease_release, r_del_fenced, r_ping, r_stop,
 };
 
 /* Percent-decode src[0..n) into a new string. */

@@ -250,6 +250,15 @@ s_lease_release(const char *name, uint64_t token)
 	pthread_mutex_unlock(&lock);
 }
 
+/* In one process nobody else can hold the lease: a plain delete. */
+static int
+s_del_fenced(const char *key, const char *name, uint64_t token)
+{
+	(void)name;
+	(void)token;
+	return s_del(key);
+}
+
 static int
 s_ping(void)
 {
@@ -273,7 +282,7 @@ s_stop(void)
 
 static const struct mcpg_coord_ops single_ops = {
 	"single_node", 0, s_get, s_put, s_create, s_cas, s_replace, s_del, s_scan, s_publish,
-	s_lease, s_lease_release, s_ping, s_stop,
+	s_lease, s_lease_release, s_del_fenced, s_ping, s_stop,
 };
 
 const struct mcpg_coord_ops *

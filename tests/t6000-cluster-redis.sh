@@ -32,3 +32,24 @@ coord_record() { redis-cli -p "$CP" get "t6000:sess.$1"; }
 coord_pid() { redis-cli -p "$1" info server | tr -d '\r' | sed -n 's/^process_id://p'; }
 
 cluster_suite
+
+# Someone else takes the lease (a foreign owner written into Redis): the
+# holder sees it at its next renewal and stops the duty; when that lease
+# goes, a replica takes it again with a new fencing token.
+before=$(metric "$PC" mcpg_cluster_lease_token)
+redis-cli -p "$CP" set t6000:lease.reaper "999999 intruder" px 60000 > /dev/null
+t0=$(now_ms)
+while { [ "$(metric "$PA" mcpg_cluster_lease_holder)" = 1 ] || [ "$(metric "$PC" mcpg_cluster_lease_holder)" = 1 ]; } &&
+	[ $(($(now_ms) - t0)) -lt 5000 ]; do sleep 0.05; done
+[ "$(metric "$PA" mcpg_cluster_lease_holder)" = 0 ] && [ "$(metric "$PC" mcpg_cluster_lease_holder)" = 0 ] &&
+	ok "a lease held by another owner: no replica runs the duty ($(($(now_ms) - t0)) ms)" ||
+	fail "a lease held by another owner stops the duty"
+redis-cli -p "$CP" del t6000:lease.reaper > /dev/null
+t0=$(now_ms)
+while [ "$(metric "$PA" mcpg_cluster_lease_holder)" != 1 ] && [ "$(metric "$PC" mcpg_cluster_lease_holder)" != 1 ] &&
+	[ $(($(now_ms) - t0)) -lt 5000 ]; do sleep 0.05; done
+after=$(metric "$PA" mcpg_cluster_lease_token)
+[ "$(metric "$PC" mcpg_cluster_lease_holder)" = 1 ] && after=$(metric "$PC" mcpg_cluster_lease_token)
+[ "${after:-0}" -gt "${before:-0}" ] &&
+	ok "the lease is taken again with a larger fencing token ($before -> $after)" ||
+	fail "the lease is taken again with a larger fencing token" "$before -> $after"

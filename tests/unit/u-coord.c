@@ -122,6 +122,10 @@ leases(void)
 	mcpg_coord_lease_release("duty", t1);
 	CHECK(mcpg_coord_lease("duty", 1000, &t3) == 1);
 	CHECK(t3 > t1);
+	/* A fenced delete works for the holder. */
+	CHECK(mcpg_coord_put("f.1", "x", 1, 0) == 0);
+	CHECK(mcpg_coord_del_fenced("f.1", "duty", t3) == 1);
+	CHECK(mcpg_coord_del_fenced("f.1", "duty", t3) == 0);
 	/* An expired lease changes hands too. */
 	CHECK(mcpg_coord_lease("short", 20, &t1) == 1);
 	usleep(50 * 1000);
