@@ -40,12 +40,13 @@ struct mcpg_rt;
 typedef void (*mcpg_coord_msg_fn)(const char *data, size_t len, void *arg);
 
 /*
- * Connect as cluster.kind of `rt` says (NULL: single_node) and probe.  `on_msg` receives every message of the bus.  Returns 0, or -1
- * with one line in `err` when the coordinator is unreachable and
- * allow_degraded_boot is false (then nothing is left running), -2 with one
- * line when the configuration cannot be used at all (a bad URL, a CA file
- * that does not load, a kind this build lacks).  With allow_degraded_boot
- * the coordinator starts down and comes up on its own.
+ * Connect as cluster.kind of `rt` says (NULL: single_node) and probe it.
+ * `on_msg` receives every message of the bus.  Returns 0, or -1 with one
+ * line in `err` when the coordinator is unreachable and allow_degraded_boot
+ * is false (then nothing is left running), -2 with one line when the
+ * configuration cannot be used at all (a bad URL, a CA file that does not
+ * load, a kind this build lacks).  With allow_degraded_boot the
+ * coordinator starts down and comes up on its own.
  */
 int mcpg_coord_start(const struct mcpg_rt *rt, mcpg_coord_msg_fn on_msg, void *arg,
 		     char *err, size_t errlen);
