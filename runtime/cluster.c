@@ -33,6 +33,8 @@
 #define LEASE_NAME "reaper"
 
 static int shared;
+static uint64_t seq_base; /* shared: this replica's first SSE event id - 1 */
+#define SEQ_SPAN (1ULL << 40)
 static uint64_t lease_ttl_ms, peer_ttl_ms;
 static int64_t next_heartbeat;
 static atomic_uint_fast64_t peers;
@@ -110,6 +112,23 @@ apply(struct mcpg_session *s, json_t *rec)
 	}
 	if (json_is_integer(l) && json_integer_value(l) >= 0 && json_integer_value(l) < 8)
 		__atomic_store_n(&s->log_level, (uint8_t)json_integer_value(l), __ATOMIC_RELAXED);
+}
+
+void
+mcpg_cluster_seq_init(struct mcpg_session *s)
+{
+	if (!shared)
+		return;
+	pthread_mutex_lock(&s->lock);
+	if (!s->ring && s->next_seq == 1)
+		s->next_seq = seq_base + 1;
+	pthread_mutex_unlock(&s->lock);
+}
+
+int
+mcpg_cluster_foreign_id(uint64_t id)
+{
+	return shared && (id < seq_base || id >= seq_base + SEQ_SPAN);
 }
 
 /* Publish one bus message. */
@@ -197,6 +216,7 @@ mcpg_cluster_session_created(struct mcpg_session *s)
 	rc = mcpg_coord_create(key, rec.buf, rec.len, record_ttl(idle));
 	strbuf_release(&rec);
 	atomic_store(&s->shared_ms, mcpg_mono_ms());
+	mcpg_cluster_seq_init(s);
 	/* 0 would be a 128-bit random id taken already: refuse it too. */
 	return rc == 1 ? 0 : -1;
 }
@@ -241,6 +261,7 @@ mcpg_cluster_session_get(const char *id, int *down)
 			       json_string_value(json_object_get(rec, "v")));
 	if (s) {
 		apply(s, rec);
+		mcpg_cluster_seq_init(s);
 		atomic_store(&s->shared_ms, mcpg_mono_ms());
 		atomic_fetch_add(&look_remote, 1);
 	}
@@ -527,6 +548,13 @@ mcpg_cluster_start(const struct mcpg_rt *rt, char *err, size_t errlen)
 	shared = mcpg_coord_shared();
 	if (!shared)
 		return 0;
+	{
+		char hex[8];
+
+		/* 1..4096 spans of 2^40: ids stay below 2^53 (exact in JavaScript). */
+		mcpg_random_hex(hex, 2);
+		seq_base = ((strtoull(hex, NULL, 16) & 0xfff) + 1) * SEQ_SPAN;
+	}
 	mcpg_log(MCPG_LOG_INFO, NULL, "cluster coordinator started", "kind", MCPG_LF_STR,
 		 mcpg_coord_kind(), "up", MCPG_LF_BOOL, mcpg_coord_up(), "lease_ttl_ms",
 		 MCPG_LF_U64, lease_ttl_ms, NULL);

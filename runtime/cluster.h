@@ -46,6 +46,7 @@
 #define MCPG_CLUSTER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "session.h"
 #include "strbuf.h"
@@ -86,6 +87,17 @@ int mcpg_cluster_session_deleted(const char *id);
 void mcpg_cluster_cancel(struct mcpg_session *s, const char *idj);
 /* A server-to-client message for s's GET stream, wherever that is open. */
 void mcpg_cluster_event(struct mcpg_session *s, const char *json, size_t len);
+
+/*
+ * SSE event ids.  In a cluster each replica numbers a session's events from
+ * its own base (a random multiple of 2^40 below 2^53), so an id that another
+ * replica sent is recognisably foreign here: a GET that resumes with one
+ * starts a fresh stream (no replay: the events are on the other replica)
+ * instead of failing.  seq_init gives a new local copy that numbering.
+ */
+void mcpg_cluster_seq_init(struct mcpg_session *s);
+/* Whether Last-Event-ID `id` was numbered by another replica (0 single_node). */
+int mcpg_cluster_foreign_id(uint64_t id);
 
 /* Append the cluster's Prometheus lines. */
 void mcpg_cluster_metrics(struct strbuf *o);

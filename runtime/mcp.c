@@ -1199,7 +1199,8 @@ mcpg_mcp_get(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg_mcp_
 	if (!s)
 		return NULL;
 	pthread_mutex_lock(&s->lock);
-	if (in->last_event_id) {
+	/* An id another replica numbered: a fresh stream here (cluster.h). */
+	if (in->last_event_id && !mcpg_cluster_foreign_id(after)) {
 		int gap;
 
 		if (after >= s->next_seq) {

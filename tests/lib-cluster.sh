@@ -195,6 +195,21 @@ cluster_suite() {
 	fi
 	kill "$SPID" 2> /dev/null
 
+	# Resuming that stream: on B (which numbered the events) Last-Event-ID
+	# replays what came after; on C, whose numbering is its own, the id is
+	# recognised as foreign and a fresh stream starts instead of an error.
+	EV=$(sed -n 's/^id: //p' stream.out | head -1)
+	code=$(curl -s -o replay.out -m 1 -w '%{http_code}' -H 'Accept: text/event-stream' \
+		-H "Mcp-Session-Id: $S1" -H "Last-Event-ID: $((EV - 1))" "http://127.0.0.1:$PB/mcp")
+	[ -n "$EV" ] && [ "$EV" -gt 1099511627776 ] && grep -q "^id: $EV\$" replay.out &&
+		ok "Last-Event-ID on the replica that sent it replays what came after (ids from $EV)" ||
+		fail "Last-Event-ID on the same replica replays" "$code, id $EV" "$(head -c 400 replay.out)"
+	code=$(curl -s -o fresh.out -m 1 -w '%{http_code}' -H 'Accept: text/event-stream' \
+		-H "Mcp-Session-Id: $S1" -H "Last-Event-ID: $EV" "http://127.0.0.1:$PC/mcp")
+	[ "$code" = 200 ] && grep -q '^: mcpg stream' fresh.out && ! grep -q '^id:' fresh.out &&
+		ok "Last-Event-ID from another replica: a fresh stream, no error" ||
+		fail "Last-Event-ID from another replica: a fresh stream" "$code" "$(head -c 400 fresh.out)"
+
 	# logging/setLevel on C reaches the record (and the other replicas' copies).
 	post "$PC" "$S1" '{"jsonrpc":"2.0","id":11,"method":"logging/setLevel","params":{"level":"error"}}'
 	want "logging/setLevel on C" 200 '"result":{}'
