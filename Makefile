@@ -52,7 +52,12 @@ LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 
 MCC_PKGS := libfyaml jansson libcrypto
-MCPG_PKGS := jansson libcrypto libmicrohttpd libcurl
+MCPG_PKGS := jansson libcrypto libssl libmicrohttpd libcurl hiredis libnats
+# NATS=0: no libnats (it has no static archive); cluster.kind nats is refused at boot.
+ifeq ($(NATS),0)
+MCPG_PKGS := $(filter-out libnats,$(MCPG_PKGS))
+BASE_CFLAGS += -DMCPG_WITHOUT_NATS
+endif
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(MCC_PKGS) $(MCPG_PKGS) 2>/dev/null)
 MCC_LIBS := $(shell $(PKG_CONFIG) --libs $(MCC_PKGS) 2>/dev/null)
 MCPG_LIBS := $(shell $(PKG_CONFIG) --libs $(MCPG_PKGS) 2>/dev/null) -lpthread

@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "backend_int.h"
+#include "cluster.h"
 #include "jsonparse.h"
 #include "fed_int.h"
 #include "fedmap.h"
@@ -1370,7 +1371,7 @@ fed_unrelated(struct fed_up *fu, const char *usid, json_t *msg)
 			struct mcpg_session *s = text ? mcpg_session_get(h.sids[i]) : NULL;
 
 			if (s) {
-				mcpg_mcp_session_event(s, text, strlen(text));
+				mcpg_cluster_event(s, text, strlen(text));
 				mcpg_session_put(s);
 			}
 			free(h.sids[i]);

@@ -45,6 +45,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cluster.h"
 #include "fed.h"
 #include "format.h"
 #include "identity.h"
@@ -992,15 +993,22 @@ serve_health(struct req *r)
 static enum MHD_Result
 serve_ready(struct req *r)
 {
-	/* Also not ready until every OIDC provider / JWKS url has a key set. */
-	int ok = atomic_load(&ready) && !atomic_load(&draining) && mcpg_identity_ready(r->rt);
+	/*
+	 * Not ready until every OIDC provider / JWKS url has a key set, and
+	 * while the cluster coordinator is out of reach.
+	 */
+	int ok = atomic_load(&ready) && !atomic_load(&draining) && mcpg_identity_ready(r->rt) &&
+		 mcpg_cluster_ready();
+	char cluster[320];
 
+	mcpg_cluster_status(cluster, sizeof(cluster));
 	strbuf_reset(&r->out);
 	strbuf_addf(&r->out, "{\"status\":\"%s\",\"image\":{\"sha256\":\"%s\"},"
-			     "\"generation\":%llu,\"sessions\":%zu",
+			     "\"generation\":%llu,\"sessions\":%zu,\"cluster\":",
 		    ok ? "ready" : atomic_load(&draining) ? "draining" : "not_ready",
 		    r->rt->img.digest_hex, (unsigned long long)r->rt->generation,
 		    mcpg_sessions_count());
+	mcpg_jsonw_cstr(&r->out, cluster);
 	mcpg_fed_ready_json(&r->out);
 	strbuf_addch(&r->out, '}');
 	return answer_out(r, ok ? 200 : 503, "application/json");

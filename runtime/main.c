@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "cluster.h"
 #include "fed.h"
 #include "http.h"
 #include "identity.h"
@@ -262,6 +263,11 @@ main(int argc, char **argv)
 		 "version", MCPG_LF_STR, MCPG_VERSION, "image", MCPG_LF_STR, layers ? layers : path,
 		 "pid", MCPG_LF_I64, (int64_t)getpid(), "bindings", MCPG_LF_U64,
 		 (uint64_t)rt->nbindings, NULL);
+	if (mcpg_cluster_start(rt, err, sizeof(err)) < 0) {
+		fprintf(stderr, "mcpg: error: %s\n", err);
+		cleanup_tmp();
+		return 1;
+	}
 	mcpg_auth_hooks.auth_gate = auth_gate;
 	mcpg_auth_hooks.auth_failed = auth_failed;
 	if (start_audit(rt) < 0) {
@@ -318,6 +324,7 @@ main(int argc, char **argv)
 		mcpg_audit_emit(&ev, NULL, NULL);
 		mcpg_audit_stop();
 	}
+	mcpg_cluster_stop();
 	mcpg_log(MCPG_LOG_INFO, NULL, "stopped", NULL);
 	rt = mcpg_rt_publish(NULL);
 	mcpg_rt_release(rt);

@@ -22,6 +22,8 @@
 #include <time.h>
 
 #include "audit.h"
+#include "cluster.h"
+#include "coord.h"
 #include "fed.h"
 #include "jsonparse.h"
 #include "jsonw.h"
@@ -220,6 +222,17 @@ do_initialize(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg_mcp
 		return;
 	}
 	s->owned = mcpg_identity_owner(ident, s->owner);
+	if (mcpg_cluster_session_created(s) < 0) {
+		char msg[400];
+
+		mcpg_cluster_down_message(msg, sizeof(msg));
+		mcpg_session_end(s);
+		mcpg_session_put(s);
+		out->status = 503;
+		out->sse = 0;
+		error_msg(o, idj, MCPG_RPC_CLUSTER_DOWN, msg, NULL);
+		return;
+	}
 	memcpy(out->session_id, s->id, sizeof(out->session_id));
 	audit_session("mcpg.session.opened", s->id, &ident->view, in->rid);
 	out->status = 200;
@@ -417,7 +430,7 @@ job_notify_session(struct mcpg_call *call, json_t *note)
 	struct strbuf sb = STRBUF_INIT;
 
 	if (note_json(job, note, &sb) == 0)
-		mcpg_mcp_session_event(job->sess, sb.buf, sb.len);
+		mcpg_cluster_event(job->sess, sb.buf, sb.len);
 	strbuf_release(&sb);
 }
 
@@ -962,7 +975,8 @@ start_call_fwd(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg_mc
 	job->call.deadline_ms = job->deadline_ms;
 	job->call.progress_token = ptok;
 	job->call.raw_ok = 1;
-	job->call.notify = out->sse ? job_notify : fwd ? job_notify_session : NULL;
+	job->call.notify = out->sse ? job_notify
+			  : fwd || mcpg_coord_shared() ? job_notify_session : NULL;
 	job->call.notify_ctx = job;
 	job->call.fed = fwd;
 	job->item.fn = job_run;
@@ -1389,6 +1403,27 @@ session_rules(struct mcpg_session *s, const char *method, const char *idj)
 	return err;
 }
 
+/*
+ * The session named by Mcp-Session-Id, from this replica or the cluster; on
+ * failure `out` holds the answer: 404, or 503 when the coordinator is down.
+ */
+static struct mcpg_session *
+session_lookup(const char *id, struct mcpg_mcp_resp *out)
+{
+	int down;
+	struct mcpg_session *s = mcpg_cluster_session_get(id, &down);
+
+	if (!s && down) {
+		char msg[400];
+
+		mcpg_cluster_down_message(msg, sizeof(msg));
+		mcpg_mcp_error(out, 503, MCPG_RPC_CLUSTER_DOWN, msg);
+	} else if (!s) {
+		mcpg_mcp_error(out, 404, MCPG_RPC_SESSION_NOT_FOUND, "session not found");
+	}
+	return s;
+}
+
 static void
 do_notification(struct mcpg_session *s, const char *method, json_t *params)
 {
@@ -1396,12 +1431,15 @@ do_notification(struct mcpg_session *s, const char *method, json_t *params)
 		pthread_mutex_lock(&s->lock);
 		s->initialized = 1;
 		pthread_mutex_unlock(&s->lock);
+		mcpg_cluster_session_changed(s);
 	} else if (!strcmp(method, "notifications/cancelled")) {
 		json_t *rid = json_object_get(params, "requestId");
 		struct strbuf idj = STRBUF_INIT;
 
-		if (rid && id_text(rid, &idj) == 0)
+		if (rid && id_text(rid, &idj) == 0) {
 			cancel_session_jobs(s, idj.buf);
+			mcpg_cluster_cancel(s, idj.buf);
+		}
 		strbuf_release(&idj);
 	}
 }
@@ -1470,6 +1508,7 @@ dispatch(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg_mcp_resp
 			return;
 		}
 		__atomic_store_n(&s->log_level, (uint8_t)i, __ATOMIC_RELAXED);
+		mcpg_cluster_session_changed(s);
 		rpc_result_text(out, idj, "{}");
 	} else if (!strcmp(method, "completion/complete")) {
 		if (!fed_complete(rt, in, out, s, req, idj, params, ident))
@@ -1494,12 +1533,14 @@ dispatch(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg_mcp_resp
  * 404, as for an unknown id).  A reference for the caller, or NULL.
  */
 static struct mcpg_session *
-session_for(const struct mcpg_mcp_req *in)
+session_for(const struct mcpg_mcp_req *in, struct mcpg_mcp_resp *out)
 {
-	struct mcpg_session *s = mcpg_session_get(in->session_id);
+	struct mcpg_session *s = session_lookup(in->session_id, out);
 
 	if (s && !mcpg_identity_owns(s->owner, s->owned, in->ident)) {
+		/* Another caller's session: as if it did not exist. */
 		mcpg_session_put(s);
+		mcpg_mcp_error(out, 404, MCPG_RPC_SESSION_NOT_FOUND, "session not found");
 		return NULL;
 	}
 	return s;
@@ -1581,13 +1622,12 @@ mcpg_mcp_post(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg_mcp
 		mcpg_mcp_error(out, 400, MCPG_RPC_INVALID_REQUEST, "missing Mcp-Session-Id header");
 		goto out;
 	}
-	s = session_for(in);
-	if (!s) {
-		mcpg_mcp_error(out, 404, MCPG_RPC_SESSION_NOT_FOUND, "session not found");
+	s = session_for(in, out);
+	if (!s)
 		goto out;
-	}
 	atomic_fetch_add(&s->busy, 1);
 	mcpg_session_touch(s);
+	mcpg_cluster_session_touch(s);
 	if (is_note || !method) {
 		/* A notification, or the client's answer to a server request. */
 		if (method)
@@ -1597,7 +1637,11 @@ mcpg_mcp_post(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg_mcp
 		out->status = 202;
 		out->sse = 0;
 	} else {
-		const char *err = session_rules(s, method, idj.buf);
+		const char *err;
+
+		if (!s->initialized && strcmp(method, "ping"))
+			mcpg_cluster_session_refresh(s); /* initialized on another replica? */
+		err = session_rules(s, method, idj.buf);
 
 		if (err)
 			mcpg_mcp_error(out, 400, MCPG_RPC_INVALID_REQUEST, err);
@@ -1622,9 +1666,16 @@ mcpg_mcp_delete(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg_m
 		mcpg_mcp_error(out, 400, MCPG_RPC_INVALID_REQUEST, "missing Mcp-Session-Id header");
 		return;
 	}
-	s = session_for(in);
-	if (!s) {
-		mcpg_mcp_error(out, 404, MCPG_RPC_SESSION_NOT_FOUND, "session not found");
+	s = session_for(in, out);
+	if (!s)
+		return;
+	if (mcpg_cluster_session_deleted(in->session_id) < 0) {
+		/* The record would outlive the DELETE: refuse, keep the session. */
+		char msg[400];
+
+		mcpg_session_put(s);
+		mcpg_cluster_down_message(msg, sizeof(msg));
+		mcpg_mcp_error(out, 503, MCPG_RPC_CLUSTER_DOWN, msg);
 		return;
 	}
 	mcpg_session_end(s);
@@ -1663,13 +1714,12 @@ mcpg_mcp_get(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg_mcp_
 			return NULL;
 		}
 	}
-	s = session_for(in);
-	if (!s) {
-		mcpg_mcp_error(out, 404, MCPG_RPC_SESSION_NOT_FOUND, "session not found");
+	s = session_for(in, out);
+	if (!s)
 		return NULL;
-	}
 	pthread_mutex_lock(&s->lock);
-	if (in->last_event_id) {
+	/* An id another replica numbered: a fresh stream here (cluster.h). */
+	if (in->last_event_id && !mcpg_cluster_foreign_id(after)) {
 		const struct mcpg_event *e = mcpg_session_find_event(s, after);
 		int gap;
 
@@ -1766,6 +1816,28 @@ struct broadcast {
 	uint32_t window;
 };
 
+void
+mcpg_mcp_push_event(struct mcpg_session *s, const char *json, size_t len)
+{
+	struct mcpg_rt *rt = mcpg_rt_acquire();
+	uint32_t window = rt ? (uint32_t)rt->cfg->gateway.server.replay_window_limit : 1;
+
+	mcpg_rt_release(rt);
+	pthread_mutex_lock(&s->lock);
+	if (s->nstreams || s->ring) {
+		mcpg_session_add_event(s, json, len, window);
+		if (hooks.wake_streams)
+			hooks.wake_streams(s);
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+void
+mcpg_mcp_cancel_request(struct mcpg_session *s, const char *idj)
+{
+	cancel_session_jobs(s, idj);
+}
+
 static void
 broadcast_one(struct mcpg_session *s, void *arg)
 {
@@ -1820,22 +1892,6 @@ mcpg_mcp_list_changed(int tools, int resources, int prompts)
 		bc.notes[bc.n++] = "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/prompts/list_changed\"}";
 	if (bc.n)
 		mcpg_sessions_foreach(broadcast_one, &bc);
-}
-
-void
-mcpg_mcp_session_event(struct mcpg_session *s, const char *json, size_t len)
-{
-	struct mcpg_rt *rt = mcpg_rt_acquire();
-	uint32_t window = rt ? (uint32_t)rt->cfg->gateway.server.replay_window_limit : 64;
-
-	mcpg_rt_release(rt);
-	pthread_mutex_lock(&s->lock);
-	if (!s->ended) {
-		mcpg_session_add_event(s, json, len, window);
-		if (hooks.wake_streams)
-			hooks.wake_streams(s);
-	}
-	pthread_mutex_unlock(&s->lock);
 }
 
 /* ------------------------------------------------------------------------

@@ -198,8 +198,14 @@ void mcpg_mcp_list_changed(int tools, int resources, int prompts);
 int mcpg_mcp_names_differ(const struct mcpg_binding *a, size_t na, size_t stride_a,
 			  const struct mcpg_binding *b, size_t nb, size_t stride_b, unsigned kinds);
 
-/* Queue one server-to-client message (compact JSON) on session s's GET stream. */
-void mcpg_mcp_session_event(struct mcpg_session *s, const char *json, size_t len);
+/*
+ * Queue one server-to-client message (compact JSON) on s's GET stream(s) of
+ * this replica, when it has one (cluster.c delivers other replicas' here).
+ */
+void mcpg_mcp_push_event(struct mcpg_session *s, const char *json, size_t len);
+
+/* Cancel s's call with request id `idj` (JSON text) if it runs here. */
+void mcpg_mcp_cancel_request(struct mcpg_session *s, const char *idj);
 
 /* Monotonic milliseconds. */
 int64_t mcpg_mono_ms(void);

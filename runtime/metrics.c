@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "audit.h"
+#include "cluster.h"
 #include "fed.h"
 #include "log.h"
 #include "ratelimit.h"
@@ -202,4 +203,5 @@ mcpg_metrics_render(struct strbuf *o, const char *digest)
 	strbuf_addf(o, "mcpg_info{version=\"%s\",digest=\"%s\",instance=\"%s\"} 1\n",
 		    MCPG_VERSION, digest, mcpg_log_instance());
 	mcpg_fed_metrics(o);
+	mcpg_cluster_metrics(o);
 }

@@ -192,6 +192,52 @@ mcpg_session_create(const char *tenant, const char *version, uint64_t max_per_te
 	return s;
 }
 
+static int valid_id(const char *id);
+
+struct mcpg_session *
+mcpg_session_adopt(const char *id, const char *tenant, const char *version)
+{
+	struct mcpg_session *s, *o;
+	struct shard *sh;
+	uint32_t h;
+
+	if (!valid_id(id))
+		return NULL;
+	s = calloc(1, sizeof(*s));
+	if (!s || !(s->tenant = strdup(tenant ? tenant : "")) || tenant_add(s->tenant, 0) < 0) {
+		if (s)
+			free(s->tenant);
+		free(s);
+		return NULL;
+	}
+	pthread_mutex_init(&s->lock, NULL);
+	atomic_init(&s->refs, 2);
+	atomic_init(&s->last_used_ms, now_ms());
+	s->next_seq = 1;
+	snprintf(s->version, sizeof(s->version), "%s", version);
+	memcpy(s->id, id, MCPG_SESSION_ID_LEN + 1);
+	h = hash_id(s->id);
+	sh = &shards[h % NSHARDS];
+	pthread_mutex_lock(&sh->lock);
+	for (o = sh->b[(h / NSHARDS) % BUCKETS]; o; o = o->next)
+		if (!memcmp(o->id, id, MCPG_SESSION_ID_LEN))
+			break;
+	if (o) {
+		/* Another request adopted it first: use theirs. */
+		atomic_fetch_add(&o->refs, 1);
+		pthread_mutex_unlock(&sh->lock);
+		tenant_del(s->tenant);
+		session_free(s);
+		return o;
+	}
+	s->next = sh->b[(h / NSHARDS) % BUCKETS];
+	sh->b[(h / NSHARDS) % BUCKETS] = s;
+	pthread_mutex_unlock(&sh->lock);
+	atomic_fetch_add(&count, 1);
+	mcpg_metrics_sessions(1);
+	return s;
+}
+
 static int
 valid_id(const char *id)
 {

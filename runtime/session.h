@@ -78,6 +78,7 @@ struct mcpg_session {
 	int initialized;           /* notifications/initialized arrived */
 	uint8_t seen_n, seen_head; /* ring of the last MCPG_SESSION_SEEN_IDS ids */
 	uint64_t seen[MCPG_SESSION_SEEN_IDS]; /* 64-bit FNV-1a of the id's JSON text */
+	atomic_llong shared_ms;    /* cluster.c: when the coordinator's record was last written */
 };
 
 /* Called when a session ends, with no lock held: cancel calls, close streams. */
@@ -95,6 +96,14 @@ void mcpg_sessions_init(const struct mcpg_session_hooks *hooks);
  */
 struct mcpg_session *mcpg_session_create(const char *tenant, const char *version,
 					 uint64_t max_per_tenant, int *limited);
+
+/*
+ * The session `id` made elsewhere (cluster.c: another replica created it):
+ * the local entry if there is one, else a new one with that id, not counted
+ * against max_sessions_per_tenant.  A reference for the caller, or NULL.
+ */
+struct mcpg_session *mcpg_session_adopt(const char *id, const char *tenant,
+					const char *version);
 
 /* The live session named `id` with a reference taken, or NULL. */
 struct mcpg_session *mcpg_session_get(const char *id);
