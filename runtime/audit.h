@@ -40,9 +40,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include <openssl/evp.h>
-
 #include "expr.h"
+#include "image.h"
 #include "strbuf.h"
 
 struct mcpg_rt;
@@ -115,10 +114,9 @@ static inline int
 mcpg_audit_line_hash(const char *line, size_t len, char hex[65])
 {
 	static const char digits[] = "0123456789abcdef";
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int n = 0;
+	unsigned char md[32];
 
-	if (!EVP_Digest(line, len, md, &n, EVP_sha256(), NULL) || n != 32)
+	if (mcpg_sha256(line, len, md) < 0)
 		return -1;
 	for (unsigned i = 0; i < 32; i++) {
 		hex[2 * i] = digits[md[i] >> 4];

@@ -218,6 +218,15 @@ fail0(struct vctx *v, enum mcpg_verify_code code, uint64_t off)
 }
 
 int
+mcpg_sha256(const void *buf, size_t len, unsigned char out[32])
+{
+	/* Not SHA256(): in OpenSSL 3 that one goes through EVP_Q_digest(). */
+	SHA256_CTX c;
+
+	return SHA256_Init(&c) && SHA256_Update(&c, buf, len) && SHA256_Final(out, &c) ? 0 : -1;
+}
+
+int
 mcpg_image_digest(const unsigned char *buf, size_t len, unsigned char out[32])
 {
 	static const unsigned char zero[MCPG_HDR_DIGEST_LEN];

@@ -202,6 +202,12 @@ void mcpg_image_close(struct mcpg_image *img);
  * when OpenSSL cannot allocate its context.
  */
 int mcpg_image_digest(const unsigned char *buf, size_t len, unsigned char out[32]);
+/*
+ * SHA-256 of `len` bytes with OpenSSL's low-level code, like the image
+ * digest: no provider is loaded and no openssl.cnf read (the audit chain
+ * hashes every line; its first one is on the boot path).  0 or -1.
+ */
+int mcpg_sha256(const void *buf, size_t len, unsigned char out[32]);
 
 /*
  * Accessors.  Valid only on a verified image; they do no checks.

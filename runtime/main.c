@@ -16,6 +16,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -162,10 +163,28 @@ auth_failed(const struct mcpg_rt *rt, const char *rid, const struct sockaddr *pe
 }
 
 /*
- * Open the audit ledger and make the boot record durable before any
- * traffic: a required ledger that cannot take it under fail_closed refuses
- * the boot.
+ * Open the audit ledger and queue the boot record; boot_record_durable()
+ * waits for it.  The fsync overlaps the listener's start instead of coming
+ * before it: /ready turns 200 only once the record is durable, and a
+ * required ledger that cannot take it under fail_closed still refuses the
+ * boot (calls that came in meanwhile wait for their own records, which
+ * follow it in the ledger).
  */
+static pthread_mutex_t boot_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t boot_cond = PTHREAD_COND_INITIALIZER;
+static int boot_pending, boot_status;
+
+static void
+boot_record_done(void *ctx, int status)
+{
+	(void)ctx;
+	pthread_mutex_lock(&boot_lock);
+	boot_status = status;
+	boot_pending = 0;
+	pthread_cond_signal(&boot_cond);
+	pthread_mutex_unlock(&boot_lock);
+}
+
 static int
 start_audit(const struct mcpg_rt *rt)
 {
@@ -180,11 +199,28 @@ start_audit(const struct mcpg_rt *rt)
 	snprintf(details, sizeof(details), "{\"version\":\"%s\",\"digest\":\"%s\",\"pid\":%ld}",
 		 MCPG_VERSION, rt->img.digest_hex, (long)getpid());
 	ev.fail_closed = rt->cfg->governance.audit.on_failure == MCPG_AUDIT_FAILURE_MODE_FAIL_CLOSED;
-	if (mcpg_audit_emit_wait(&ev) < 0 && rt->cfg->governance.audit.required) {
+	boot_pending = 1;
+	if (mcpg_audit_emit(&ev, boot_record_done, NULL) < 0)
+		boot_pending = 0; /* audit is off */
+	return 0;
+}
+
+/* Wait for the boot record: 0, or -1 when the boot must be refused. */
+static int
+boot_record_durable(const struct mcpg_rt *rt)
+{
+	char err[600];
+	int status;
+
+	pthread_mutex_lock(&boot_lock);
+	while (boot_pending)
+		pthread_cond_wait(&boot_cond, &boot_lock);
+	status = boot_status;
+	pthread_mutex_unlock(&boot_lock);
+	if (status < 0 && rt->cfg->governance.audit.required) {
 		mcpg_audit_last_error(err, sizeof(err));
 		fprintf(stderr, "mcpg: error: audit ledger: the boot record could not be made "
 				"durable: %s\n", err);
-		mcpg_audit_stop();
 		return -1;
 	}
 	return 0;
@@ -283,6 +319,12 @@ main(int argc, char **argv)
 	}
 	mcpg_fed_start();
 	mcpg_reload_start(path, layers, mcpgc, layers == NULL);
+	if (boot_record_durable(rt) < 0) {
+		mcpg_http_stop();
+		mcpg_audit_stop();
+		cleanup_tmp();
+		return 1;
+	}
 	mcpg_http_set_ready(1);
 	mcpg_log(MCPG_LOG_INFO, NULL, "ready", "bind_address", MCPG_LF_STR,
 		 mcpg_server_bind_address(&rt->img, &rt->cfg->gateway.server), "boot_ms",
