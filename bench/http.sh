@@ -9,6 +9,7 @@
 #                                     wrk time per round (5s) and rounds (3)
 #   SERVERS="mcpg bare" bench/http.sh some servers only (bare needs mcpg)
 #   SESSIONS=1000 bench/http.sh       idle sessions to open (default 10,000)
+#   MCPG_STATIC=1 bench/http.sh       mcpg is the static binary (make static)
 #
 # Per server, from one run:
 #   req/s, p50, p99  wrk -t2 -c32 keep-alive, tools/call test_simple_text with
@@ -75,8 +76,16 @@ if has bare && ! has mcpg; then
 	exit 2
 fi
 make --no-print-directory -j2 B="$B" all >&2
+# MCPG_STATIC=1 measures the fully static runtime (make static) instead
+# (not STATIC=1: make would read that as its own STATIC).
+if [ "${MCPG_STATIC:-0}" = 1 ]; then
+	make --no-print-directory B="$B" static >&2
+	src_mcpg=$B/static/mcpg
+else
+	src_mcpg=$B/mcpg
+fi
 # Private copies: another build in the tree may replace build/mcpg meanwhile.
-cp "$B/mcpg" "$out/mcpg"
+cp "$src_mcpg" "$out/mcpg"
 cp "$B/mcpgc" "$out/mcpgc"
 mcpg=$out/mcpg
 mcpgc=$out/mcpgc

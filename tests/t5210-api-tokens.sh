@@ -160,6 +160,7 @@ cp "$FIX/tokens.yaml" tokens.yaml
 PORT2=$(free_port)
 sed -e "s|127.0.0.1:$PORT|127.0.0.1:$PORT2|" \
     -e 's|^    anonymous_rate_limit_burst: 2$|    anonymous_rate_limit_burst: 2\n    failed_auth_rate_limit_per_min: 1\n    failed_auth_rate_limit_burst: 3\n    trusted_proxies: ["127.0.0.1/32"]|' \
+    -e "s|^    enabled: false$|    enabled: true\n    sinks:\n      - kind: dev.mcpg.builtin.audit.local-file\n        config: {path: $PWD/lock-audit.log}|" \
     t.yaml > lock.yaml
 "$MCPGC" build lock.yaml -o lock.img > lock.out 2>&1 || fail "lockout: build" "$(cat lock.out)"
 "$MCPG" --image "$PWD/lock.img" 2> lock.log &
@@ -184,3 +185,12 @@ CODE=$(curl -s -m 10 -o out.body -w '%{http_code}' -X POST -H "$J" -H "$A" -H "X
 	-H "Authorization: Bearer $(sed -n 's/^token-1735689600 //p' "$FIX/tokens.txt")" -d "$INIT" "$U")
 [ "$CODE" = 200 ] && ok "lockout: another client (X-Forwarded-For from a trusted proxy) is not held back" ||
 	fail "lockout: another client (X-Forwarded-For from a trusted proxy) is not held back" "status $CODE"
+# The records are not waited for by the 401s: give the writer a moment.
+k=100
+while [ "$(grep -c '"action":"mcpg.auth.failed"' lock-audit.log 2> /dev/null)" -lt 3 ] && [ $k -gt 0 ]; do
+	sleep 0.02; k=$((k - 1))
+done
+n=$(grep -c '"action":"mcpg.auth.failed"' lock-audit.log 2> /dev/null)
+[ "$n" = 3 ] && "$MCPGC" audit-verify lock-audit.log > /dev/null 2>&1 &&
+	ok "audit: each refused token left one mcpg.auth.failed record (the held-back ones none)" ||
+	fail "audit: each refused token left one mcpg.auth.failed record (the held-back ones none)" "$n records" "$(head -c 600 lock-audit.log)"
