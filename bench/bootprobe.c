@@ -6,8 +6,9 @@
  * Each run: take CLOCK_MONOTONIC, posix_spawn PROGRAM, then try to connect
  * to 127.0.0.1:PORT and GET PATH every 100 us until the answer is 200,
  * take the clock again, send SIGTERM and reap the child.  Prints one line
- * per run ("run wall_ms=N") and a summary ("boot_ms median=N min=N
- * max=N").
+ * per run ("run wall_ms=N ready_ms=M", M being the boot_ms of mcpg's
+ * "ready" log line on stderr, or "-") and a summary ("boot_ms median=N
+ * min=N max=N"), the lines bench/httpaux.py's boot prints.
  *
  * bench/httpaux.py does the same in Python; on a 2-CPU machine its
  * interpreter, its subprocess start and its polling loop compete with the
@@ -94,14 +95,25 @@ main(int argc, char **argv)
 		pid_t pid;
 		int st;
 
+		int pfd[2];
+		char log[65536], *bm;
+		size_t got = 0;
+		ssize_t k;
+
+		if (pipe(pfd) < 0) {
+			perror("pipe");
+			return 1;
+		}
 		posix_spawn_file_actions_init(&fa);
-		posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+		posix_spawn_file_actions_adddup2(&fa, pfd[1], 2);
+		posix_spawn_file_actions_addclose(&fa, pfd[0]);
 		t0 = now_ms();
 		if (posix_spawn(&pid, argv[5], &fa, NULL, argv + 5, environ)) {
 			perror(argv[5]);
 			return 1;
 		}
 		posix_spawn_file_actions_destroy(&fa);
+		close(pfd[1]);
 		deadline = t0 + 30000;
 		while (!ready(port, argv[3])) {
 			if (now_ms() > deadline || waitpid(pid, &st, WNOHANG) == pid) {
@@ -112,8 +124,18 @@ main(int argc, char **argv)
 		}
 		t[i] = now_ms() - t0;
 		kill(pid, SIGTERM);
+		/* The log, up to what fits: the ready line comes early. */
+		while (got < sizeof(log) - 1 && (k = read(pfd[0], log + got, sizeof(log) - 1 - got)) > 0)
+			got += (size_t)k;
+		log[got] = '\0';
+		close(pfd[0]);
 		waitpid(pid, &st, 0);
-		printf("run wall_ms=%.3f\n", t[i]);
+		bm = strstr(log, "\"msg\":\"ready\"");
+		bm = bm ? strstr(bm, "\"boot_ms\":") : NULL;
+		if (bm)
+			printf("run wall_ms=%.3f ready_ms=%g\n", t[i], atof(bm + 10));
+		else
+			printf("run wall_ms=%.3f ready_ms=-\n", t[i]);
 		usleep(100000);
 	}
 	qsort(t, (size_t)runs, sizeof(*t), cmp);
