@@ -231,24 +231,37 @@ mcpg_ratelimit_take(const struct mcpg_rt *rt, const struct sockaddr *peer, const
 	return wait;
 }
 
+/*
+ * The failed-authentication entry of the client of `peer`/`xff`, locked
+ * (*lk to unlock), or NULL when the limiter is off, the address unknown,
+ * or (without `create`) the client never failed.
+ */
+static struct entry *
+authfail_entry(const struct mcpg_rt *rt, const struct sockaddr *peer, const char *xff,
+	       int64_t now, int create, double *rate, pthread_mutex_t **lk)
+{
+	const struct mcpg_server *srv = &rt->cfg->gateway.server;
+	double cap = srv->failed_auth_rate_limit_burst ? (double)srv->failed_auth_rate_limit_burst
+						       : 1;
+	unsigned char a[16];
+
+	*rate = (double)srv->failed_auth_rate_limit_per_min / 60000.0;
+	if (!srv->failed_auth_rate_limit_per_min || mcpg_client_ip(rt, peer, xff, a) < 0)
+		return NULL;
+	return lookup(&authfail, a, now, *rate, cap, create, lk);
+}
+
 int
 mcpg_authfail_blocked(const struct mcpg_rt *rt, const struct sockaddr *peer, const char *xff,
 		      int64_t now)
 {
-	const struct mcpg_server *srv = &rt->cfg->gateway.server;
-	double rate = (double)srv->failed_auth_rate_limit_per_min / 60000.0;
-	double cap = srv->failed_auth_rate_limit_burst ? (double)srv->failed_auth_rate_limit_burst
-						       : 1;
-	unsigned char a[16];
 	pthread_mutex_t *lk;
-	struct entry *e;
+	double rate;
+	struct entry *e = authfail_entry(rt, peer, xff, now, 0, &rate, &lk);
 	int wait = 0;
 
-	if (!srv->failed_auth_rate_limit_per_min || mcpg_client_ip(rt, peer, xff, a) < 0)
-		return 0;
-	e = lookup(&authfail, a, now, rate, cap, 0, &lk);
 	if (!e)
-		return 0; /* never failed, or forgotten: a full bucket */
+		return 0; /* off, never failed, or forgotten: a full bucket */
 	if (e->tokens < 1)
 		wait = wait_secs(e->tokens, rate);
 	pthread_mutex_unlock(lk);
@@ -261,18 +274,12 @@ void
 mcpg_authfail_note(const struct mcpg_rt *rt, const struct sockaddr *peer, const char *xff,
 		   int64_t now)
 {
-	const struct mcpg_server *srv = &rt->cfg->gateway.server;
-	double rate = (double)srv->failed_auth_rate_limit_per_min / 60000.0;
-	double cap = srv->failed_auth_rate_limit_burst ? (double)srv->failed_auth_rate_limit_burst
-						       : 1;
-	unsigned char a[16];
 	pthread_mutex_t *lk;
+	double rate;
 	struct entry *e;
 
 	atomic_fetch_add(&authfail_notes, 1);
-	if (!srv->failed_auth_rate_limit_per_min || mcpg_client_ip(rt, peer, xff, a) < 0)
-		return;
-	e = lookup(&authfail, a, now, rate, cap, 1, &lk);
+	e = authfail_entry(rt, peer, xff, now, 1, &rate, &lk);
 	if (!e)
 		return;
 	e->tokens = e->tokens >= 1 ? e->tokens - 1 : 0;

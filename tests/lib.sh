@@ -40,3 +40,25 @@ expect_rc() {
 free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
+
+# start_ready ID LOG URL CMD...: start CMD in the background (stderr to
+# LOG; PID is set and added to PIDS) and wait up to 5 s for URL to answer
+# 200 (curl gets $CURL_OPTS too).  ok ID, or fail ID with the log and
+# return 1.
+start_ready() {
+	_id=$1 _log=$2 _url=$3
+	shift 3
+	"$@" 2> "$_log" &
+	PID=$!
+	PIDS="${PIDS:-} $PID"
+	_n=250
+	while [ "$_n" -gt 0 ]; do
+		[ "$(curl -s -o /dev/null -w '%{http_code}' -m 1 ${CURL_OPTS:-} "$_url")" = 200 ] &&
+			{ ok "$_id"; return 0; }
+		kill -0 "$PID" 2> /dev/null || break
+		sleep 0.02
+		_n=$((_n - 1))
+	done
+	fail "$_id" "no 200 from $_url" "$(cat "$_log")"
+	return 1
+}

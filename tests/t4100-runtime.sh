@@ -84,19 +84,7 @@ EOF
 boot() {
 	id=$1 log=$2
 	shift 2
-	"$MCPG" "$@" 2> "$log" &
-	PID=$!
-	PIDS="$PIDS $PID"
-	n=250
-	while [ "$n" -gt 0 ]; do
-		[ "$(curl -s -o /dev/null -w '%{http_code}' -m 1 "http://127.0.0.1:$PORT/ready")" = 200 ] &&
-			{ ok "$id"; return 0; }
-		kill -0 "$PID" 2> /dev/null || break
-		sleep 0.02
-		n=$((n - 1))
-	done
-	fail "$id" "no /ready 200 on port $PORT" "$(cat "$log")"
-	return 1
+	start_ready "$id" "$log" "http://127.0.0.1:$PORT/ready" "$MCPG" "$@"
 }
 
 U=
