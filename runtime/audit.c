@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "jsonw.h"
 #include "log.h"
 #include "rt.h"
@@ -301,13 +302,11 @@ static void
 report_failure(long nrec)
 {
 	static int64_t last_ms = -1000;
-	struct timespec ts;
 	int64_t now;
 	char err[512];
 
 	atomic_fetch_add(&n_failures, (uint64_t)nrec);
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	now = mcpg_mono_ms();
 	if (now - last_ms < 1000)
 		return; /* a full disk fails every batch: one line a second is enough */
 	last_ms = now;

@@ -21,15 +21,6 @@
 #include "jsonparse.h"
 #include "jsonw.h"
 
-int64_t
-mcpg_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* ------------------------------------------------------------------------
  * Stopping: cancellation and the deadline
  */
@@ -40,7 +31,7 @@ mcpg_call_stopped(const struct mcpg_call *call)
 	/* atomic_load wants a non-const object; it does not write. */
 	if (atomic_load(&((struct mcpg_call *)call)->cancelled))
 		return MCPG_STOP_CANCELLED;
-	if (call->deadline_ms && mcpg_now_ms() >= call->deadline_ms)
+	if (call->deadline_ms && mcpg_mono_ms() >= call->deadline_ms)
 		return MCPG_STOP_DEADLINE;
 	return MCPG_STOP_NO;
 }
@@ -48,11 +39,11 @@ mcpg_call_stopped(const struct mcpg_call *call)
 int
 mcpg_call_sleep(const struct mcpg_call *call, int64_t ms)
 {
-	int64_t end = mcpg_now_ms() + (ms > 0 ? ms : 0);
+	int64_t end = mcpg_mono_ms() + (ms > 0 ? ms : 0);
 	int why;
 
 	for (;;) {
-		int64_t left = end - mcpg_now_ms();
+		int64_t left = end - mcpg_mono_ms();
 		struct timespec ts;
 
 		if ((why = mcpg_call_stopped(call)))
@@ -485,7 +476,7 @@ run_http(struct mcpg_call *call, const struct mcpg_http_backend *h)
 		if (attempt >= max || !retryable(call, r, &o) || mcpg_call_stopped(call))
 			break;
 		if (call->deadline_ms &&
-		    mcpg_now_ms() + (int64_t)backoff >= call->deadline_ms)
+		    mcpg_mono_ms() + (int64_t)backoff >= call->deadline_ms)
 			break;
 		mcpg_call_release(call);
 		if ((why = mcpg_call_sleep(call, (int64_t)backoff))) {

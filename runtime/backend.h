@@ -19,6 +19,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "clock.h"
 #include "expr.h"
 #include "rt.h"
 
@@ -94,8 +95,5 @@ void mcpg_backend_mock_cache_free(void *cache);
 
 /* Free what run() left in `call` (the result); the struct itself is the caller's. */
 void mcpg_call_release(struct mcpg_call *call);
-
-/* Monotonic clock in milliseconds (the clock of deadline_ms). */
-int64_t mcpg_now_ms(void);
 
 #endif /* MCPG_BACKEND_H */

@@ -264,7 +264,7 @@ pump(struct mcpg_call *call, struct run *r, int64_t limit, int *why)
 	for (;;) {
 		struct pollfd p[3];
 		nfds_t n = 0;
-		int64_t now = mcpg_now_ms(), wait;
+		int64_t now = mcpg_mono_ms(), wait;
 		siginfo_t si;
 
 		if (!r->exited) {
@@ -475,7 +475,7 @@ mcpg_backend_command_run(struct mcpg_call *call, const struct mcpg_command_backe
 
 	/* timeout_ms has no upper bound in the schema: keep the sum in range. */
 	end = pump(call, &r,
-		   mcpg_now_ms() + (int64_t)(cb->timeout_ms < MAX_TIMEOUT_MS ? cb->timeout_ms
+		   mcpg_mono_ms() + (int64_t)(cb->timeout_ms < MAX_TIMEOUT_MS ? cb->timeout_ms
 									: MAX_TIMEOUT_MS),
 		   &why);
 	if (end != END_DONE)

@@ -51,7 +51,7 @@ mock_wait(struct mcpg_call *call, uint64_t delay)
 {
 	int report = call->notify && call->progress_token;
 	uint64_t step = delay / 10 > 50 ? delay / 10 : 50, done = 0;
-	int64_t start = mcpg_now_ms();
+	int64_t start = mcpg_mono_ms();
 	int why;
 
 	if (report)
@@ -60,7 +60,7 @@ mock_wait(struct mcpg_call *call, uint64_t delay)
 		uint64_t next = report && delay - done > step ? done + step : delay;
 
 		/* Sleep to an absolute mark, so the ticks do not add drift. */
-		if ((why = mcpg_call_sleep(call, start + (int64_t)next - mcpg_now_ms())))
+		if ((why = mcpg_call_sleep(call, start + (int64_t)next - mcpg_mono_ms())))
 			return why;
 		done = next;
 		if (report)

@@ -8,7 +8,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+
+#include "clock.h"
 
 #define NBUCKETS 256
 
@@ -20,15 +21,6 @@ struct ent {
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct ent *buckets[NBUCKETS];
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static unsigned
 hash(const char *s)
@@ -72,7 +64,7 @@ find(const char *key, int64_t now)
 int
 mcpg_fedmap_put(const char *key, const char *val, int64_t ttl_ms)
 {
-	int64_t now = now_ms();
+	int64_t now = mcpg_mono_ms();
 	struct ent **pp, *e;
 	char *v = strdup(val);
 
@@ -106,7 +98,7 @@ get(const char *key, int take)
 	char *v = NULL;
 
 	pthread_mutex_lock(&lock);
-	pp = find(key, now_ms());
+	pp = find(key, mcpg_mono_ms());
 	if ((e = *pp)) {
 		if (take) {
 			*pp = e->next;
@@ -147,7 +139,7 @@ mcpg_fedmap_scan(const char *prefix, const char *suffix, int del,
 		 void (*fn)(const char *key, const char *val, void *arg), void *arg)
 {
 	size_t plen = strlen(prefix), slen = suffix ? strlen(suffix) : 0, n = 0;
-	int64_t now = now_ms();
+	int64_t now = mcpg_mono_ms();
 
 	pthread_mutex_lock(&lock);
 	for (size_t b = 0; b < NBUCKETS; b++) {

@@ -132,15 +132,6 @@ static pthread_once_t free_reqs_once = PTHREAD_ONCE_INIT;
  * Small helpers
  */
 
-static int64_t
-now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* A request id: 64 bits of a per-thread xorshift seeded from getrandom. */
 static void
 new_rid(char out[17])
@@ -150,7 +141,7 @@ new_rid(char out[17])
 
 	if (!rng_state && (getrandom(&rng_state, sizeof(rng_state), 0) != sizeof(rng_state) ||
 			   !rng_state))
-		rng_state = (uint64_t)now_us() | 1;
+		rng_state = (uint64_t)mcpg_mono_us() | 1;
 	x = rng_state;
 	x ^= x >> 12;
 	x ^= x << 25;
@@ -557,7 +548,7 @@ check_mcp_headers(struct req *r)
 
 		r->retry_after = mcpg_ratelimit_take(r->rt, ci ? ci->client_addr : NULL,
 						     header(c, "X-Forwarded-For"),
-						     now_us() / 1000);
+						     mcpg_mono_ms());
 		if (r->retry_after) {
 			set_early(r, 429, MCPG_RPC_LIMITED, "anonymous rate limit exceeded; slow "
 							    "down or authenticate");
@@ -1073,7 +1064,7 @@ handler(void *cls, struct MHD_Connection *conn, const char *url, const char *met
 			return MHD_NO;
 		*req_cls = r;
 		r->conn = conn;
-		r->t0_us = now_us();
+		r->t0_us = mcpg_mono_us();
 		new_rid(r->rid);
 		{
 			size_t n = strnlen(url, sizeof(r->path) - 1);
@@ -1147,7 +1138,7 @@ completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 	if (!r)
 		return;
 	*req_cls = NULL;
-	dur = now_us() - r->t0_us;
+	dur = mcpg_mono_us() - r->t0_us;
 	if (!r->answered)
 		r->status = 499; /* the client went away first */
 	mcpg_metrics_http(r->hm, r->status, dur);

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "clock.h"
 #include "cluster.h"
 #include "fed.h"
 #include "http.h"
@@ -103,33 +104,18 @@ build_private_image(const char *argv0, const char *layers, char *mcpgc, size_t m
 	return 0;
 }
 
-static int64_t
-mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static int64_t
-mono_ms(void)
-{
-	return mono_us() / 1000;
-}
-
 /* Drain until nothing is in flight or the budget is spent; 1 if forced. */
 static int
 drain(uint64_t budget_ms, sigset_t *set)
 {
-	int64_t deadline = mono_ms() + (int64_t)budget_ms;
+	int64_t deadline = mcpg_mono_ms() + (int64_t)budget_ms;
 
 	mcpg_http_drain();
 	while (mcpg_http_inflight() > 0) {
 		struct timespec ts = { 0, 10 * 1000000 };
 		siginfo_t si;
 
-		if (mono_ms() >= deadline)
+		if (mcpg_mono_ms() >= deadline)
 			return 1;
 		/* A second SIGTERM or SIGINT ends the drain at once. */
 		if (sigtimedwait(set, &si, &ts) > 0 && si.si_signo != SIGHUP)
@@ -149,7 +135,7 @@ auth_gate(const struct mcpg_rt *rt, const struct sockaddr *peer, const char *xff
 {
 	if (!rt->cfg->gateway.server.failed_auth_rate_limit_per_min)
 		return 0;
-	return mcpg_authfail_blocked(rt, peer, xff, mono_ms());
+	return mcpg_authfail_blocked(rt, peer, xff, mcpg_mono_ms());
 }
 
 static void
@@ -158,7 +144,7 @@ auth_failed(const struct mcpg_rt *rt, const char *rid, const struct sockaddr *pe
 {
 	(void)rid;
 	if (rt->cfg->gateway.server.failed_auth_rate_limit_per_min)
-		mcpg_authfail_note(rt, peer, xff, mono_ms());
+		mcpg_authfail_note(rt, peer, xff, mcpg_mono_ms());
 	mcpg_audit_auth_failure(peer, res->reason);
 }
 
@@ -234,7 +220,7 @@ main(int argc, char **argv)
 	char err[1024] = "", mcpgc[PATH_MAX] = "mcpgc";
 	struct mcpg_rt *rt;
 	sigset_t set;
-	int64_t t_boot = mono_us();
+	int64_t t_boot = mcpg_mono_us();
 	uint64_t budget;
 
 	for (int i = 1; i < argc; i++) {
@@ -328,7 +314,7 @@ main(int argc, char **argv)
 	mcpg_http_set_ready(1);
 	mcpg_log(MCPG_LOG_INFO, NULL, "ready", "bind_address", MCPG_LF_STR,
 		 mcpg_server_bind_address(&rt->img, &rt->cfg->gateway.server), "boot_ms",
-		 MCPG_LF_DBL, (double)(mono_us() - t_boot) / 1000, NULL);
+		 MCPG_LF_DBL, (double)(mcpg_mono_us() - t_boot) / 1000, NULL);
 
 	for (;;) {
 		siginfo_t si;

@@ -38,15 +38,6 @@ static struct mcpg_mcp_hooks hooks;
 static void audit_session(const char *action, const char *sid,
 			  const struct mcpg_identity_view *who, const char *rid);
 
-int64_t
-mcpg_mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* ------------------------------------------------------------------------
  * Writing JSON-RPC messages
  */

@@ -207,7 +207,5 @@ void mcpg_mcp_push_event(struct mcpg_session *s, const char *json, size_t len);
 /* Cancel s's call with request id `idj` (JSON text) if it runs here. */
 void mcpg_mcp_cancel_request(struct mcpg_session *s, const char *idj);
 
-/* Monotonic milliseconds. */
-int64_t mcpg_mono_ms(void);
 
 #endif /* MCPG_MCP_H */

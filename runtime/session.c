@@ -9,6 +9,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "clock.h"
 #include "metrics.h"
 
 #define NSHARDS 64
@@ -32,15 +33,6 @@ struct tenant {
 #define TBUCKETS 256
 static pthread_mutex_t tenant_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct tenant *tenants[TBUCKETS];
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 void
 mcpg_random_hex(char *out, size_t nbytes)
@@ -176,7 +168,7 @@ mcpg_session_create(const char *tenant, const char *version, uint64_t max_per_te
 	}
 	pthread_mutex_init(&s->lock, NULL);
 	atomic_init(&s->refs, 2); /* the table's and the caller's */
-	atomic_init(&s->last_used_ms, now_ms());
+	atomic_init(&s->last_used_ms, mcpg_mono_ms());
 	s->next_seq = 1;
 	s->log_level = 0; /* debug: everything, until logging/setLevel says otherwise */
 	snprintf(s->version, sizeof(s->version), "%s", version);
@@ -212,7 +204,7 @@ mcpg_session_adopt(const char *id, const char *tenant, const char *version)
 	}
 	pthread_mutex_init(&s->lock, NULL);
 	atomic_init(&s->refs, 2);
-	atomic_init(&s->last_used_ms, now_ms());
+	atomic_init(&s->last_used_ms, mcpg_mono_ms());
 	s->next_seq = 1;
 	snprintf(s->version, sizeof(s->version), "%s", version);
 	memcpy(s->id, id, MCPG_SESSION_ID_LEN + 1);
@@ -280,7 +272,7 @@ mcpg_session_put(struct mcpg_session *s)
 void
 mcpg_session_touch(struct mcpg_session *s)
 {
-	atomic_store_explicit(&s->last_used_ms, now_ms(), memory_order_relaxed);
+	atomic_store_explicit(&s->last_used_ms, mcpg_mono_ms(), memory_order_relaxed);
 }
 
 int

@@ -464,7 +464,7 @@ struct tcall {
 	json_t *args;
 	int rc;
 	int64_t ms;  /* how long run() took */
-	int64_t end; /* when it returned (mcpg_now_ms) */
+	int64_t end; /* when it returned (mcpg_mono_ms) */
 };
 
 static void
@@ -487,14 +487,14 @@ tcall_init(struct tcall *t, const struct fixture *f, enum mcpg_call_op op, const
 static void
 tcall_run(struct tcall *t)
 {
-	int64_t start = mcpg_now_ms();
+	int64_t start = mcpg_mono_ms();
 
 	if (!t->call.binding) {
 		t->rc = -2;
 		return;
 	}
 	t->rc = mcpg_backend_run(&t->call);
-	t->end = mcpg_now_ms();
+	t->end = mcpg_mono_ms();
 	t->ms = t->end - start;
 }
 
@@ -549,7 +549,7 @@ struct canceller {
 	pthread_t th;
 	atomic_int *flag;
 	int ms;
-	int64_t at; /* when the flag was set (mcpg_now_ms) */
+	int64_t at; /* when the flag was set (mcpg_mono_ms) */
 };
 
 static void *
@@ -558,7 +558,7 @@ cancel_main(void *arg)
 	struct canceller *c = arg;
 
 	usleep((useconds_t)c->ms * 1000);
-	c->at = mcpg_now_ms();
+	c->at = mcpg_mono_ms();
 	atomic_store(c->flag, 1);
 	return NULL;
 }
@@ -744,7 +744,7 @@ mock_deadline(void)
 	struct tcall t;
 
 	tcall_init(&t, &mock, MCPG_CALL_TOOL, "m.slow", NULL);
-	t.call.deadline_ms = mcpg_now_ms() + 100;
+	t.call.deadline_ms = mcpg_mono_ms() + 100;
 	tcall_run(&t);
 	CHECK(t.rc == -1);
 	CHECK(t.call.error_code == MCPG_RPC_TIMEOUT);
@@ -1101,7 +1101,7 @@ http_timeout(void)
 
 	/* The call's deadline ends it sooner, as a deadline error. */
 	tcall_init(&t, &web, MCPG_CALL_TOOL, "h.slow", NULL);
-	t.call.deadline_ms = mcpg_now_ms() + 100;
+	t.call.deadline_ms = mcpg_mono_ms() + 100;
 	tcall_run(&t);
 	CHECK(t.rc == -1 && t.call.error_code == MCPG_RPC_TIMEOUT);
 	CHECK(t.ms < 250);
@@ -1229,7 +1229,7 @@ http_retry(void)
 	/* ...and one that would outlast the deadline is not started. */
 	srv_reset();
 	tcall_init(&t, &web, MCPG_CALL_TOOL, "h.retry.slow", NULL);
-	t.call.deadline_ms = mcpg_now_ms() + 500;
+	t.call.deadline_ms = mcpg_mono_ms() + 500;
 	tcall_run(&t);
 	CHECK(t.rc == 0 && is_error(&t));
 	CHECK_STR(text_of(&t, 0), "upstream returned HTTP 503");
