@@ -660,6 +660,30 @@ conn_gone(struct mcpg_job *j)
 	return (p.revents & POLLIN) && recv(p.fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
 }
 
+/*
+ * Answer `r` with 200 and an SSE body that `reader` produces (`block` bytes
+ * at a time) until it ends; `done` frees `cls` afterwards.  -1 when the
+ * response cannot be made (then `done` was not called).
+ */
+static int
+queue_stream(struct req *r, size_t block, MHD_ContentReaderCallback reader, void *cls,
+	     MHD_ContentReaderFreeCallback done)
+{
+	struct MHD_Response *resp =
+		MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, block, reader, cls, done);
+
+	if (!resp)
+		return -1;
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+	MHD_add_response_header(resp, "x-mcpg-request-id", r->rid);
+	r->status = 200;
+	r->answered = 1;
+	MHD_queue_response(r->conn, 200, resp);
+	MHD_destroy_response(resp);
+	return 0;
+}
+
 static ssize_t
 job_reader(void *cls, uint64_t pos, char *buf, size_t max)
 {
@@ -701,7 +725,6 @@ static enum MHD_Result
 job_answer(struct req *r)
 {
 	struct mcpg_job *j = r->job;
-	struct MHD_Response *resp;
 	int stream = 0, status = 200, state;
 	const char *ctype;
 
@@ -732,19 +755,10 @@ job_answer(struct req *r)
 	pthread_mutex_unlock(&j->lock);
 
 	if (stream) {
-		resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 32768, job_reader, j,
-							 job_reader_free);
-		if (!resp) {
+		if (queue_stream(r, 32768, job_reader, j, job_reader_free) < 0) {
 			mcpg_job_put(j);
 			return MHD_NO;
 		}
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
-		MHD_add_response_header(resp, "x-mcpg-request-id", r->rid);
-		r->status = 200;
-		r->answered = 1;
-		MHD_queue_response(r->conn, 200, resp);
-		MHD_destroy_response(resp);
 		return MHD_YES;
 	}
 	if (state == MCPG_JOB_CANCELLED) {
@@ -879,7 +893,6 @@ open_stream(struct req *r)
 	struct mcpg_mcp_resp out = { .body = &r->out };
 	struct mcpg_session *s;
 	struct mcpg_stream *st;
-	struct MHD_Response *resp;
 	uint64_t cursor = 0;
 
 	if (atomic_load(&draining))
@@ -925,19 +938,10 @@ open_stream(struct req *r)
 	pthread_mutex_unlock(&streams_lock);
 	mcpg_metrics_streams(1);
 
-	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, stream_reader, st,
-						 stream_free);
-	if (!resp) {
+	if (queue_stream(r, 4096, stream_reader, st, stream_free) < 0) {
 		stream_free(st);
 		return MHD_NO;
 	}
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
-	MHD_add_response_header(resp, "x-mcpg-request-id", r->rid);
-	r->status = 200;
-	r->answered = 1;
-	MHD_queue_response(r->conn, 200, resp);
-	MHD_destroy_response(resp);
 	return MHD_YES;
 }
 
