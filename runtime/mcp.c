@@ -835,6 +835,20 @@ mcpg_job_detach(struct mcpg_job *job)
 	mcpg_job_put(job);
 }
 
+/* Cancel a job: its call stops soon, and no response is sent for it. */
+static void
+job_cancel(struct mcpg_job *j)
+{
+	atomic_store(&j->call.cancelled, 1);
+	pthread_mutex_lock(&j->lock);
+	if (j->state == MCPG_JOB_RUNNING && !j->final) {
+		j->state = MCPG_JOB_CANCELLED;
+		j->final = 1;
+		job_wake(j);
+	}
+	pthread_mutex_unlock(&j->lock);
+}
+
 static void
 cancel_session_jobs(struct mcpg_session *s, const char *idj)
 {
@@ -842,14 +856,7 @@ cancel_session_jobs(struct mcpg_session *s, const char *idj)
 	for (struct mcpg_job *j = s->jobs; j; j = j->s_next) {
 		if (idj && strcmp(j->id_json, idj))
 			continue;
-		atomic_store(&j->call.cancelled, 1);
-		pthread_mutex_lock(&j->lock);
-		if (j->state == MCPG_JOB_RUNNING && !j->final) {
-			j->state = MCPG_JOB_CANCELLED;
-			j->final = 1;
-			job_wake(j);
-		}
-		pthread_mutex_unlock(&j->lock);
+		job_cancel(j);
 	}
 	pthread_mutex_unlock(&s->lock);
 }
@@ -858,16 +865,8 @@ void
 mcpg_mcp_cancel_all(void)
 {
 	pthread_mutex_lock(&hk_lock);
-	for (struct mcpg_job *j = deadlines; j; j = j->t_next) {
-		atomic_store(&j->call.cancelled, 1);
-		pthread_mutex_lock(&j->lock);
-		if (j->state == MCPG_JOB_RUNNING && !j->final) {
-			j->state = MCPG_JOB_CANCELLED;
-			j->final = 1;
-			job_wake(j);
-		}
-		pthread_mutex_unlock(&j->lock);
-	}
+	for (struct mcpg_job *j = deadlines; j; j = j->t_next)
+		job_cancel(j);
 	pthread_mutex_unlock(&hk_lock);
 }
 
