@@ -101,29 +101,42 @@ mcpg_audit_last_error(char *buf, size_t len)
 static int
 load_tail(struct sink *s, off_t size)
 {
-	size_t n = size > TAIL_MAX ? TAIL_MAX : (size_t)size, end, start;
-	off_t base = size - (off_t)n;
-	char *buf;
+	/* Records are about 500 bytes: read a little, more only when needed. */
+	size_t want = 16384, n = 0, end = 0, start = 0;
+	off_t base = 0;
+	char *buf = NULL;
 
 	s->has_prev = 0;
 	if (!size)
 		return 0;
-	buf = malloc(n);
-	if (!buf || pread(s->fd, buf, n, base) != (ssize_t)n) {
-		set_error("'%s': cannot read the last line: %s", s->path,
-			  buf ? strerror(errno) : "out of memory");
-		free(buf);
-		return -1;
-	}
-	end = n;
-	if (buf[end - 1] != '\n') {
-		while (end && buf[end - 1] != '\n')
-			end--;
-		if (!end && base) {
+	for (;;) {
+		char *nb;
+
+		n = size > (off_t)want ? want : (size_t)size;
+		base = size - (off_t)n;
+		nb = realloc(buf, n);
+		if (!nb || pread(s->fd, nb, n, base) != (ssize_t)n) {
+			set_error("'%s': cannot read the last line: %s", s->path,
+				  nb ? strerror(errno) : "out of memory");
+			free(nb ? nb : buf);
+			return -1;
+		}
+		buf = nb;
+		/* end: after the last newline; start: where the line ending there begins. */
+		for (end = n; end && buf[end - 1] != '\n'; end--)
+			;
+		for (start = end ? end - 1 : 0; start && buf[start - 1] != '\n'; start--)
+			;
+		if (start || !base)
+			break; /* the window holds the last whole line, or the file is whole */
+		if (want >= TAIL_MAX) {
 			free(buf);
 			set_error("'%s': last line is longer than %d bytes", s->path, TAIL_MAX);
 			return -1;
 		}
+		want *= 4;
+	}
+	if (end < n) {
 		if (ftruncate(s->fd, base + (off_t)end) < 0) {
 			set_error("'%s': cannot cut an unterminated last line: %s", s->path,
 				  strerror(errno));
@@ -135,14 +148,6 @@ load_tail(struct sink *s, off_t size)
 			 (uint64_t)(n - end), NULL);
 	}
 	if (end) {
-		start = end - 1;
-		while (start && buf[start - 1] != '\n')
-			start--;
-		if (!start && base) {
-			free(buf);
-			set_error("'%s': last line is longer than %d bytes", s->path, TAIL_MAX);
-			return -1;
-		}
 		mcpg_audit_line_hash(buf + start, end - 1 - start, s->prev);
 		s->has_prev = 1;
 	}

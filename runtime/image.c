@@ -31,6 +31,8 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -525,9 +527,13 @@ check_strs(struct vctx *v)
 		return fail(v, MCPG_VERR_STR_ENTRY, v->strs_off,
 			    "the pool must start with 4 zero bytes and be a "
 			    "multiple of 4 bytes (%" PRIu32 ")", n);
-	v->strbits = calloc((size_t)n / 32 + 1, 1);
+	/* Zeroed by writing: a read-modify-write of fresh calloc'd pages is
+	 * a copy-on-write fault each, with a TLB flush of the hashing CPU
+	 * (rt.c's build_bindings says more). */
+	v->strbits = malloc((size_t)n / 32 + 1);
 	if (!v->strbits)
 		return fail0(v, MCPG_VERR_NOMEM, UINT64_MAX);
+	memset(v->strbits, 0, (size_t)n / 32 + 1);
 	for (off = 4; off < n;) {
 		/* n and off are multiples of 4, so the len field is inside. */
 		uint32_t slen = mcpg_le32(p + off), end;
@@ -906,6 +912,340 @@ verify_struct(struct vctx *v, uint16_t t, uint32_t at, int depth)
 	return 0;
 }
 
+/* ------------------------------------------------------------------------
+ * The record walk's fast path
+ *
+ * verify_struct() interprets the descriptor tables one slot at a time and
+ * keeps the path of field names its messages need: a call, a switch and a
+ * path entry per slot, integers included, and a loop over a record's
+ * fields to build its allowed set mask, at every record.  On a
+ * 10,000-tool image that was most of the structural check.
+ *
+ * The fast path first compiles each struct type into a flat list of checks
+ * ("ops"): an inline struct's checks folded into its parent's, integers
+ * left out (any bits are valid), the set mask computed once.  A list or
+ * map type gets the ops of one entry.  Running them keeps no path and only
+ * answers yes or no; on no, check_data() runs verify_struct() over the same
+ * bytes to find and describe the fault.  Both charge the same work budget
+ * and apply the same checks at the same depths, so they agree on every
+ * image; mcpg_image_verify_crosscheck makes verify() run both and abort if
+ * they do not (u-image and fuzz_verify set it).
+ */
+
+int mcpg_image_verify_crosscheck;
+
+enum fop_code {
+	FOP_BOOL,  /* u8 0 or 1 */
+	FOP_STR,   /* strref: 0, a pool entry or an IPOL index */
+	FOP_KEY,   /* map key: a pool entry, never 0 */
+	FOP_TMPL,  /* 0 or 1 + index into TMPL */
+	FOP_EXPR,  /* 0 or 1 + index into EXPR */
+	FOP_ENUM,  /* u8 below arg */
+	FOP_MASK,  /* u64 set mask within mask */
+	FOP_REF,   /* optional struct: 0 or a record of type arg */
+	FOP_UNION, /* union of type arg */
+	FOP_LIST,  /* list or map of type arg */
+};
+
+struct fop {
+	uint32_t off;  /* from the record (or entry) start */
+	uint8_t code;  /* enum fop_code */
+	uint8_t level; /* inline structs between the record and this slot */
+	uint16_t arg;  /* see enum fop_code */
+	uint64_t mask; /* FOP_MASK: the bits allowed; FOP_LIST: stride << 32 | value offset */
+};
+
+struct fplan {
+	uint32_t first, n; /* ops[first .. first + n) */
+	uint8_t levels;    /* deepest inline struct below the record */
+	uint8_t ok;        /* compiled; 0: the fast path gives up on this type */
+};
+
+struct fast {
+	const struct mcpg_schema *S;
+	struct fplan *plans; /* by type index: structs, lists and maps */
+	struct fop *ops;
+	uint32_t nops, cap;
+};
+
+/* Where a list's or map's entries put their value, and their stride. */
+static void
+entry_layout(const struct mcpg_schema *S, const struct mcpg_type *ty, uint32_t *voff,
+	     uint32_t *stride)
+{
+	const struct mcpg_type *et = &S->types[ty->elem];
+
+	*voff = 0;
+	*stride = round_up(et->size, et->align);
+	if (ty->kind == MCPG_K_MAP) {
+		*voff = et->align == 8 ? 8 : 4;
+		*stride = round_up(*voff + et->size, et->align > 4 ? et->align : 4);
+	}
+}
+
+static int
+fop_add(struct fast *F, uint32_t off, uint8_t code, int level, uint16_t arg, uint64_t mask)
+{
+	if (F->nops == F->cap) {
+		uint32_t cap = F->cap ? 2 * F->cap : 256;
+		struct fop *ops = cap < (1u << 20) ? realloc(F->ops, cap * sizeof(*ops)) : NULL;
+
+		if (!ops)
+			return -1;
+		F->ops = ops;
+		F->cap = cap;
+	}
+	F->ops[F->nops++] = (struct fop){ off, code, (uint8_t)level, arg, mask };
+	return 0;
+}
+
+static int fplan_struct(struct fast *F, uint16_t t, uint32_t base, int level, uint8_t *levels);
+
+/* The ops of a slot of type t at `off`, `level` inline structs deep. */
+static int
+fplan_slot(struct fast *F, uint16_t t, uint32_t off, int level, uint8_t *levels)
+{
+	const struct mcpg_type *ty = &F->S->types[t];
+
+	switch (ty->kind) {
+	case MCPG_K_BOOL:
+		return fop_add(F, off, FOP_BOOL, level, 0, 0);
+	case MCPG_K_INT:
+	case MCPG_K_UINT:
+		return 0;
+	case MCPG_K_STRING:
+	case MCPG_K_JSON:
+		return fop_add(F, off, FOP_STR, level, 0, 0);
+	case MCPG_K_TEMPLATE:
+		return fop_add(F, off, FOP_TMPL, level, 0, 0);
+	case MCPG_K_EXPR:
+		return fop_add(F, off, FOP_EXPR, level, 0, 0);
+	case MCPG_K_ENUM:
+		return fop_add(F, off, FOP_ENUM, level, ty->count, 0);
+	case MCPG_K_STRUCT:
+		return fplan_struct(F, t, off, level + 1, levels);
+	case MCPG_K_OPTIONAL:
+		if (F->S->types[ty->elem].kind != MCPG_K_STRUCT)
+			return fplan_slot(F, ty->elem, off, level, levels);
+		return fop_add(F, off, FOP_REF, level, ty->elem, 0);
+	case MCPG_K_UNION:
+		return fop_add(F, off, FOP_UNION, level, t, 0);
+	case MCPG_K_LIST:
+	case MCPG_K_MAP: {
+		uint32_t voff, stride;
+
+		entry_layout(F->S, ty, &voff, &stride);
+		return fop_add(F, off, FOP_LIST, level, t, (uint64_t)stride << 32 | voff);
+	}
+	}
+	return -1; /* verify_slot() names the unknown kind */
+}
+
+/* The ops of struct type t's record at `base`, `level` inline structs deep. */
+static int
+fplan_struct(struct fast *F, uint16_t t, uint32_t base, int level, uint8_t *levels)
+{
+	const struct mcpg_schema *S = F->S;
+	const struct mcpg_type *ty = &S->types[t];
+
+	if (level > MCPG_VERIFY_MAX_DEPTH)
+		return -1;
+	if (level > *levels)
+		*levels = (uint8_t)level;
+	if (ty->set_words) {
+		uint64_t allowed = 0;
+
+		for (uint32_t i = ty->first; i < (uint32_t)ty->first + ty->count; i++)
+			if (S->fields[i].set_bit >= 0 && S->fields[i].set_bit < 64)
+				allowed |= (uint64_t)1 << S->fields[i].set_bit;
+		if (fop_add(F, base, FOP_MASK, level, 0, allowed) < 0)
+			return -1;
+	}
+	for (uint32_t i = ty->first; i < (uint32_t)ty->first + ty->count; i++)
+		if (fplan_slot(F, S->fields[i].type, base + S->fields[i].offset, level, levels) < 0)
+			return -1;
+	return 0;
+}
+
+static void
+fast_free(struct fast *F)
+{
+	free(F->plans);
+	free(F->ops);
+}
+
+/* Compile every struct, list and map type of the schema.  0 or -1. */
+static int
+fast_init(struct fast *F, const struct mcpg_schema *S)
+{
+	memset(F, 0, sizeof(*F));
+	F->S = S;
+	F->plans = calloc(S->ntypes ? S->ntypes : 1, sizeof(*F->plans));
+	if (!F->plans)
+		return -1;
+	for (uint32_t t = 0; t < S->ntypes; t++) {
+		const struct mcpg_type *ty = &S->types[t];
+		struct fplan *p = &F->plans[t];
+		uint32_t voff, stride;
+		int rc;
+
+		p->first = F->nops;
+		if (ty->kind == MCPG_K_STRUCT) {
+			rc = fplan_struct(F, (uint16_t)t, 0, 0, &p->levels);
+		} else if (ty->kind == MCPG_K_LIST || ty->kind == MCPG_K_MAP) {
+			entry_layout(S, ty, &voff, &stride);
+			rc = ty->kind == MCPG_K_MAP ? fop_add(F, 0, FOP_KEY, 0, 0, 0) : 0;
+			if (rc == 0)
+				rc = fplan_slot(F, ty->elem, voff, 0, &p->levels);
+		} else {
+			continue;
+		}
+		if (rc < 0) {
+			F->nops = p->first; /* this type stays !ok */
+			p->levels = 0;
+			continue;
+		}
+		p->n = F->nops - p->first;
+		p->ok = 1;
+	}
+	return 0;
+}
+
+static int
+fast_charge(struct vctx *v, uint64_t bytes)
+{
+	bytes = (bytes + 7) & ~(uint64_t)7;
+	if (bytes > v->budget)
+		return -1;
+	v->budget -= bytes;
+	return 0;
+}
+
+static int fast_run(struct vctx *v, const struct fast *F, uint16_t t, uint32_t at, int depth);
+
+/* An out-of-line record of struct type t at `ref` (not 0), as verify_ref(). */
+static int
+fast_ref(struct vctx *v, const struct fast *F, uint16_t t, uint32_t ref, int depth)
+{
+	uint32_t size = F->S->types[t].size, n = v->img->data_len;
+
+	if (ref % MCPG_IMG_ALIGN || ref > n || n - ref < size || fast_charge(v, size) < 0)
+		return -1;
+	return fast_run(v, F, t, ref, depth);
+}
+
+/*
+ * Run type t's ops on the record or entry at DATA offset `at`, the record
+ * being at `depth` as verify_struct() counts it (an entry's slot at the
+ * depth verify_slot() gets).  0 when every check passes, else -1.
+ */
+static int
+fast_run(struct vctx *v, const struct fast *F, uint16_t t, uint32_t at, int depth)
+{
+	const struct mcpg_schema *S = F->S;
+	const struct fplan *pl = &F->plans[t];
+	const unsigned char *data = v->img->data;
+
+	if (!pl->ok || depth + pl->levels > MCPG_VERIFY_MAX_DEPTH)
+		return -1;
+	for (uint32_t i = 0; i < pl->n; i++) {
+		const struct fop *op = &F->ops[pl->first + i];
+		const unsigned char *p = data + at + op->off;
+		int d = depth + op->level; /* the depth verify_slot() sees */
+		uint32_t r = 0;
+
+		if (op->code != FOP_BOOL && op->code != FOP_ENUM)
+			r = mcpg_le32(p);
+		switch (op->code) {
+		case FOP_BOOL:
+			if (p[0] > 1)
+				return -1;
+			break;
+		case FOP_STR:
+			if (!is_strref(v, r))
+				return -1;
+			break;
+		case FOP_KEY:
+			if (!is_pool_ref(v, r))
+				return -1;
+			break;
+		case FOP_TMPL:
+			if (r > v->img->tmpl_nr)
+				return -1;
+			break;
+		case FOP_EXPR:
+			if (r > v->img->expr_nr)
+				return -1;
+			break;
+		case FOP_ENUM:
+			if (p[0] >= op->arg)
+				return -1;
+			break;
+		case FOP_MASK:
+			if (mcpg_le64(p) & ~op->mask)
+				return -1;
+			break;
+		case FOP_REF:
+			if (r && fast_ref(v, F, op->arg, r, d + 1) < 0)
+				return -1;
+			break;
+		case FOP_UNION: {
+			const struct mcpg_type *ty = &S->types[op->arg];
+			const struct mcpg_variant *var;
+			uint32_t tag = r;
+
+			r = mcpg_le32(p + 4);
+			if (tag > ty->count)
+				return -1;
+			if (tag == 0) {
+				if (r)
+					return -1;
+				break;
+			}
+			var = &S->variants[ty->first + tag - 1];
+			if (!var->type ? r != 0 : !r || fast_ref(v, F, var->type, r, d + 1) < 0)
+				return -1;
+			break;
+		}
+		case FOP_LIST: {
+			uint32_t count = mcpg_le32(p + 4), n = v->img->data_len;
+			uint32_t stride = (uint32_t)(op->mask >> 32);
+			uint64_t bytes;
+
+			if (count == 0) {
+				if (r)
+					return -1;
+				break;
+			}
+			bytes = (uint64_t)count * stride;
+			if (r == 0 || r % MCPG_IMG_ALIGN || r > n || n - r < bytes ||
+			    fast_charge(v, bytes) < 0 || d + 1 > MCPG_VERIFY_MAX_DEPTH)
+				return -1;
+			for (uint32_t k = 0; stride && k < count; k++)
+				if (fast_run(v, F, op->arg, r + k * stride, d + 1) < 0)
+					return -1;
+			break;
+		}
+		default:
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* The whole record walk from the root: 0 when the image passes it. */
+static int
+fast_walk(struct vctx *v)
+{
+	struct fast F;
+	int rc = -1;
+
+	if (fast_init(&F, v->schema) == 0)
+		rc = fast_run(v, &F, v->schema->root, MCPG_IMG_ROOT_REF, 0);
+	fast_free(&F);
+	return rc;
+}
+
 static int
 check_data(struct vctx *v)
 {
@@ -926,123 +1266,97 @@ check_data(struct vctx *v)
 	v->budget = n - MCPG_IMG_ROOT_REF;
 	if (charge(v, root->size, MCPG_IMG_ROOT_REF) < 0)
 		return -1;
-	return verify_struct(v, v->schema->root, MCPG_IMG_ROOT_REF, 0);
+	{
+		uint64_t budget = v->budget;
+		int fast = fast_walk(v), slow;
+
+		if (fast == 0 && !mcpg_image_verify_crosscheck)
+			return 0;
+		/* The slow walk finds and describes what the fast one refused. */
+		v->budget = budget;
+		slow = verify_struct(v, v->schema->root, MCPG_IMG_ROOT_REF, 0);
+		if (mcpg_image_verify_crosscheck && (fast < 0) != (slow < 0)) {
+			fprintf(stderr, "mcpg_image_verify: the fast record walk says %d, "
+				"the slow one %d\n", fast, slow);
+			abort();
+		}
+		return slow;
+	}
 }
 
-/* Images this big are hashed on a second thread during verify(). */
-#define PARALLEL_DIGEST_MIN (512 * 1024)
-
-struct digest_job {
-	const unsigned char *buf;
-	size_t len;
-	unsigned char out[32];
-	int rc;
-	pthread_t th;
-};
-
-static void *
-digest_thread(void *arg)
+static void
+vctx_init(struct vctx *v, struct mcpg_image *img, const unsigned char *buf, size_t len,
+	  const struct mcpg_schema *schema, const unsigned char *hashed,
+	  struct mcpg_verify_error *err)
 {
-	struct digest_job *j = arg;
+	memset(img, 0, sizeof(*img));
+	memset(v, 0, sizeof(*v));
+	v->buf = buf;
+	v->len = len;
+	v->schema = schema;
+	v->err = err;
+	v->img = img;
+	v->hashed = hashed;
+	if (err)
+		memset(err, 0, sizeof(*err));
+}
 
-	j->rc = mcpg_image_digest(j->buf, j->len, j->out);
-	return NULL;
+/* The checks before the digest: alignment, header, section table. */
+static int
+verify_head(struct vctx *v)
+{
+	uint64_t toff = 0;
+	uint32_t nsec = 0;
+
+	if ((uintptr_t)v->buf % MCPG_IMG_ALIGN)
+		return fail0(v, MCPG_VERR_BUF_ALIGN, UINT64_MAX);
+	if (check_header(v, &nsec, &toff) < 0 || check_table(v, nsec, toff) < 0)
+		return -1;
+	return 0;
+}
+
+/* The checks after it: strings, tables, records. */
+static int
+verify_body(struct vctx *v)
+{
+	return check_strs(v) < 0 || check_tables(v) < 0 || check_data(v) < 0 ? -1 : 0;
+}
+
+/* Finish a verification: the image is v->img when rc is 0, else zeroed. */
+static int
+vctx_done(struct vctx *v, int rc)
+{
+	free(v->strbits);
+	free(v->seg_bad);
+	v->strbits = NULL;
+	v->seg_bad = NULL;
+	if (rc == 0) {
+		v->img->base = v->buf;
+		v->img->size = v->len;
+		v->img->schema = v->schema;
+	} else {
+		memset(v->img, 0, sizeof(*v->img));
+	}
+	return rc;
 }
 
 static int
 verify(struct mcpg_image *img, const unsigned char *buf, size_t len,
        const struct mcpg_schema *schema, const unsigned char *hashed,
-       struct mcpg_verify_error *err, int defer)
+       struct mcpg_verify_error *err)
 {
 	struct vctx v;
-	uint64_t toff = 0;
-	uint32_t nsec = 0;
-	int rc = -1;
 
-	memset(img, 0, sizeof(*img));
-	memset(&v, 0, sizeof(v));
-	v.buf = buf;
-	v.len = len;
-	v.schema = schema;
-	v.err = err;
-	v.img = img;
-	v.hashed = hashed;
-	if (err)
-		memset(err, 0, sizeof(*err));
-	if ((uintptr_t)buf % MCPG_IMG_ALIGN) {
-		fail0(&v, MCPG_VERR_BUF_ALIGN, UINT64_MAX);
-		goto out;
-	}
-	if (check_header(&v, &nsec, &toff) < 0 || check_table(&v, nsec, toff) < 0)
-		goto out;
-	if (!hashed && len >= PARALLEL_DIGEST_MIN) {
-		/*
-		 * A big image: hash it on a second thread while this one checks
-		 * the structure (which is safe on any bytes).  A wrong digest
-		 * is still the error reported, as when it is checked first.
-		 */
-		struct digest_job *dj = malloc(sizeof(*dj));
-		struct mcpg_verify_error serr;
-
-		if (dj) {
-			*dj = (struct digest_job){ buf, len, { 0 }, -1, 0 };
-			if (pthread_create(&dj->th, NULL, digest_thread, dj)) {
-				free(dj);
-				dj = NULL;
-			}
-		}
-		if (dj) {
-			int bad;
-
-			v.err = err ? &serr : NULL;
-			if (err)
-				memset(&serr, 0, sizeof(serr));
-			bad = check_strs(&v) < 0 || check_tables(&v) < 0 || check_data(&v) < 0;
-			v.err = err;
-			v.npath = 0;
-			if (defer && !bad) {
-				/* Sound structure: mcpg_image_open_end() checks the digest. */
-				img->digest_pending = dj;
-				goto ok;
-			}
-			pthread_join(dj->th, NULL);
-			if (dj->rc == 0)
-				v.hashed = dj->out;
-			rc = check_digest(&v);
-			v.hashed = NULL;
-			free(dj);
-			if (rc < 0)
-				goto out;
-			rc = -1;
-			if (bad) {
-				if (err)
-					*err = serr;
-				goto out;
-			}
-			goto ok;
-		}
-	}
-	if (check_digest(&v) < 0 || check_strs(&v) < 0 || check_tables(&v) < 0 ||
-	    check_data(&v) < 0)
-		goto out;
-ok:
-	img->base = buf;
-	img->size = len;
-	img->schema = schema;
-	rc = 0;
-out:
-	free(v.strbits);
-	free(v.seg_bad);
-	if (rc < 0)
-		memset(img, 0, sizeof(*img));
-	return rc;
+	vctx_init(&v, img, buf, len, schema, hashed, err);
+	return vctx_done(&v, verify_head(&v) < 0 || check_digest(&v) < 0 ||
+				     verify_body(&v) < 0 ? -1 : 0);
 }
 
 int
 mcpg_image_verify(struct mcpg_image *img, const unsigned char *buf, size_t len,
 		  const struct mcpg_schema *schema, struct mcpg_verify_error *err)
 {
-	return verify(img, buf, len, schema, NULL, err, 0);
+	return verify(img, buf, len, schema, NULL, err);
 }
 
 int
@@ -1050,7 +1364,7 @@ mcpg_image_verify_hashed(struct mcpg_image *img, const unsigned char *buf, size_
 			 const struct mcpg_schema *schema, const unsigned char digest[32],
 			 struct mcpg_verify_error *err)
 {
-	return verify(img, buf, len, schema, digest, err, 0);
+	return verify(img, buf, len, schema, digest, err);
 }
 
 static int
@@ -1064,15 +1378,15 @@ io_fail(struct mcpg_verify_error *err, const char *what, int errnum)
 	return -1;
 }
 
-int
-mcpg_image_open_begin(struct mcpg_image *img, const char *path,
-		      const struct mcpg_schema *schema, struct mcpg_verify_error *err)
+/* Open and map `path` read-only.  0, or -1 with err filled. */
+static int
+map_file(const char *path, const unsigned char **buf, size_t *len,
+	 struct mcpg_verify_error *err)
 {
 	struct stat st;
 	void *map;
 	int fd;
 
-	memset(img, 0, sizeof(*img));
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return io_fail(err, "cannot open", errno);
@@ -1108,36 +1422,143 @@ mcpg_image_open_begin(struct mcpg_image *img, const char *path,
 		return io_fail(err, "cannot map", e);
 	}
 	close(fd);
-	if (verify(img, map, (size_t)st.st_size, schema, NULL, err, 1) < 0) {
-		munmap(map, (size_t)st.st_size);
-		return -1;
-	}
-	img->is_mapped = 1;
+	*buf = map;
+	*len = (size_t)st.st_size;
 	return 0;
 }
 
-int
-mcpg_image_open_end(struct mcpg_image *img, struct mcpg_verify_error *err)
-{
-	struct digest_job *dj = img->digest_pending;
-	struct vctx v;
-	int rc;
+/*
+ * Images this big are hashed on the opening thread while a second one
+ * checks the rest and runs the caller's preparation.  The hash (about
+ * 0.6 ms per MiB with SHA-NI) is the longer of the two, so it stays on the
+ * thread that is already running: a new thread can take a millisecond to
+ * be scheduled on a virtual machine whose other CPU is idle, and only the
+ * shorter half can afford to wait for that.
+ */
+#define PARALLEL_DIGEST_MIN (512 * 1024)
 
-	if (!dj)
-		return 0;
-	pthread_join(dj->th, NULL);
-	img->digest_pending = NULL;
-	memset(&v, 0, sizeof(v));
-	v.buf = img->base;
-	v.len = img->size;
-	v.schema = img->schema;
-	v.img = img;
-	v.err = err;
-	if (err)
-		memset(err, 0, sizeof(*err));
-	v.hashed = dj->rc == 0 ? dj->out : NULL;
-	rc = check_digest(&v);
-	free(dj);
+struct body_job {
+	struct vctx v;
+	struct mcpg_verify_error err;
+	int (*prepare)(void *ctx);
+	void *ctx;
+	int body_rc, prep_rc;
+	atomic_int done;
+};
+
+static void
+body_run(struct body_job *j)
+{
+	j->body_rc = verify_body(&j->v);
+	if (j->body_rc == 0 && j->prepare) {
+		/* Sound: the accessors are safe; the digest may still be open. */
+		j->v.img->base = j->v.buf;
+		j->v.img->size = j->v.len;
+		j->v.img->schema = j->v.schema;
+		j->prep_rc = j->prepare(j->ctx);
+	}
+	atomic_store_explicit(&j->done, 1, memory_order_release);
+}
+
+static void *
+body_thread(void *arg)
+{
+	body_run(arg);
+	return NULL;
+}
+
+/* Wait for the second thread, which should be about done: spin, yielding,
+ * rather than sleep in pthread_join and pay a wake-up across CPUs. */
+static void
+body_wait(struct body_job *j, pthread_t th)
+{
+	int64_t spins = 0;
+
+	while (!atomic_load_explicit(&j->done, memory_order_acquire) && spins++ < 20000)
+		sched_yield();
+	pthread_join(th, NULL);
+}
+
+/*
+ * Start the second thread on another CPU than this one when there is one:
+ * left to itself, the scheduler tends to start a new thread on its
+ * parent's CPU, where the two then take turns for a millisecond or more
+ * before one of them is moved to the idle CPU.
+ */
+static int
+start_body(struct body_job *j, pthread_t *th)
+{
+	pthread_attr_t attr;
+	cpu_set_t cpus;
+	int self = sched_getcpu(), rc;
+
+	if (pthread_attr_init(&attr))
+		return -1;
+	if (self >= 0 && self < CPU_SETSIZE &&
+	    sched_getaffinity(0, sizeof(cpus), &cpus) == 0 && CPU_ISSET(self, &cpus)) {
+		CPU_CLR(self, &cpus);
+		if (CPU_COUNT(&cpus) > 0)
+			pthread_attr_setaffinity_np(&attr, sizeof(cpus), &cpus);
+	}
+	rc = pthread_create(th, &attr, body_thread, j);
+	pthread_attr_destroy(&attr);
+	return rc ? -1 : 0;
+}
+
+int
+mcpg_image_open_prepared(struct mcpg_image *img, const char *path,
+			 const struct mcpg_schema *schema, int (*prepare)(void *ctx),
+			 void *ctx, struct mcpg_verify_error *err)
+{
+	const unsigned char *buf;
+	unsigned char digest[32];
+	struct body_job *j;
+	pthread_t th;
+	size_t len;
+	int hashed, rc;
+
+	memset(img, 0, sizeof(*img));
+	if (map_file(path, &buf, &len, err) < 0)
+		return -1;
+	j = calloc(1, sizeof(*j));
+	if (!j) {
+		munmap((void *)(uintptr_t)buf, len);
+		return io_fail(err, "cannot verify", ENOMEM);
+	}
+	j->prepare = prepare;
+	j->ctx = ctx;
+	vctx_init(&j->v, img, buf, len, schema, NULL, &j->err);
+	if (verify_head(&j->v) < 0) {
+		rc = -1;
+		goto out;
+	}
+	if (len >= PARALLEL_DIGEST_MIN && start_body(j, &th) == 0) {
+		hashed = mcpg_image_digest(buf, len, digest) == 0;
+		body_wait(j, th);
+	} else {
+		/* Small, or no thread: one after the other, the digest first. */
+		hashed = mcpg_image_digest(buf, len, digest) == 0;
+		if (hashed && memcmp(digest, buf + MCPG_HDR_DIGEST, 32) == 0)
+			body_run(j);
+		else
+			j->body_rc = -1;
+	}
+	/* A wrong digest explains whatever else failed: it is the error. */
+	j->v.hashed = hashed ? digest : NULL;
+	j->v.npath = 0;
+	if (check_digest(&j->v) < 0 || j->body_rc < 0) {
+		rc = -1;
+		goto out;
+	}
+	rc = j->prep_rc < 0 ? -2 : 0;
+out:
+	if (rc == -1 && err)
+		*err = j->err;
+	if (vctx_done(&j->v, rc == 0 ? 0 : -1) < 0)
+		munmap((void *)(uintptr_t)buf, len);
+	else
+		img->is_mapped = 1;
+	free(j);
 	return rc;
 }
 
@@ -1145,24 +1566,12 @@ int
 mcpg_image_open(struct mcpg_image *img, const char *path,
 		const struct mcpg_schema *schema, struct mcpg_verify_error *err)
 {
-	if (mcpg_image_open_begin(img, path, schema, err) < 0)
-		return -1;
-	if (mcpg_image_open_end(img, err) < 0) {
-		mcpg_image_close(img);
-		return -1;
-	}
-	return 0;
+	return mcpg_image_open_prepared(img, path, schema, NULL, NULL, err);
 }
 
 void
 mcpg_image_close(struct mcpg_image *img)
 {
-	if (img->digest_pending) {
-		struct digest_job *dj = img->digest_pending;
-
-		pthread_join(dj->th, NULL);
-		free(dj);
-	}
 	if (img->is_mapped && img->base)
 		munmap((void *)(uintptr_t)img->base, img->size);
 	memset(img, 0, sizeof(*img));

@@ -109,7 +109,6 @@ struct mcpg_image {
 	const unsigned char *base; /* the whole file */
 	size_t size;
 	int is_mapped;             /* mcpg_image_open(): close() unmaps base */
-	void *digest_pending;      /* open_begin(): the SHA-256 still running */
 
 	uint16_t major, minor;
 	uint64_t schema_hash;
@@ -169,6 +168,13 @@ int mcpg_image_verify_hashed(struct mcpg_image *img, const unsigned char *buf, s
 			     struct mcpg_verify_error *err);
 
 /*
+ * Tests and fuzzers set this: verify() then runs both of its record walks
+ * (a compiled fast one, and the slow one that describes faults) on every
+ * image and aborts when they disagree.
+ */
+extern int mcpg_image_verify_crosscheck;
+
+/*
  * Open `path`, map it PROT_READ/MAP_PRIVATE and verify it.  Returns 0, or -1
  * with `err` filled (I/O errors as MCPG_VERR_IO with strerror in the
  * message) and nothing left mapped or open.
@@ -177,22 +183,21 @@ int mcpg_image_open(struct mcpg_image *img, const char *path,
 		    const struct mcpg_schema *schema, struct mcpg_verify_error *err);
 
 /*
- * mcpg_image_open() in two halves, so that the runtime can prepare its
- * snapshot (environment, binding index) while a big image is still being
- * hashed on a second thread.  After open_begin() returns 0 the structure is
- * verified, so the accessors are safe, but the digest may not be:
- * open_end() waits for it and returns 0, or -1 with `err` filled (a wrong
- * digest; the caller then closes the image).  Nothing may be served, and
- * img->digest and digest_hex are not set, before open_end() has returned 0.
- * A wrong digest is the error to report even when the preparation failed
- * too: call open_end() on that path as well.
+ * mcpg_image_open() that also runs prepare(ctx) once the image's structure
+ * is verified (the accessors are then safe) but before its digest is
+ * known: the runtime builds its snapshot (environment, binding index) while
+ * a big image is still being hashed.  prepare runs on another thread than
+ * the caller's when the image is big, and must not serve anything or use
+ * img->digest.  Returns 0; -1 with `err` filled when the image is bad (a
+ * wrong digest is the error reported even when other checks failed too);
+ * or -2 when prepare returned < 0 (its message is its own).  On -1 and -2
+ * nothing is left mapped and `img` is zeroed.
  */
-int mcpg_image_open_begin(struct mcpg_image *img, const char *path,
-			  const struct mcpg_schema *schema, struct mcpg_verify_error *err);
-int mcpg_image_open_end(struct mcpg_image *img, struct mcpg_verify_error *err);
+int mcpg_image_open_prepared(struct mcpg_image *img, const char *path,
+			     const struct mcpg_schema *schema, int (*prepare)(void *ctx),
+			     void *ctx, struct mcpg_verify_error *err);
 
-/* Unmap an image from mcpg_image_open() (no-op for verify()) and zero it
- * (after waiting for a digest open_begin() left running). */
+/* Unmap an image from mcpg_image_open() (no-op for verify()) and zero it. */
 void mcpg_image_close(struct mcpg_image *img);
 
 /*

@@ -296,7 +296,7 @@ main(int argc, char **argv)
 		cleanup_tmp();
 		return 1;
 	}
-	if (mcpg_pool_start(2, 256) < 0 || mcpg_http_start(rt, err, sizeof(err)) < 0) {
+	if (mcpg_pool_start(1, 256) < 0 || mcpg_http_start(rt, err, sizeof(err)) < 0) {
 		if (!err[0])
 			snprintf(err, sizeof(err), "cannot start the worker threads");
 		fprintf(stderr, "mcpg: error: %s\n", err);

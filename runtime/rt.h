@@ -61,6 +61,7 @@ struct mcpg_rt {
 	struct mcpg_image img;         /* mapped and verified */
 	const struct mcpg_config *cfg; /* mcpg_cfg(&img) */
 	const char **ipol;             /* resolved ${env.*} strings (img.ipol_resolved) */
+	uint32_t nipol;                /* entries of ipol */
 	struct mcpg_binding *bindings; /* tools, resources, templates, prompts in config order */
 	size_t nbindings;
 	/* Index of bindings by name (open addressing over nbindings * 2). */

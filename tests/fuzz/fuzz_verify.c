@@ -58,6 +58,9 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	struct mcc_image *img = mcc_image_new();
 	const char *seed;
 
+	/* Both record walks on every input: they must agree. */
+	mcpg_image_verify_crosscheck = 1;
+
 #ifdef FUZZ_SAMPLE_SCHEMA
 	sample_build(img);
 #else

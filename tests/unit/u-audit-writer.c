@@ -222,10 +222,59 @@ reload_moves_the_ledger(void)
 	mcpg_rt_release(b);
 }
 
+/*
+ * An existing ledger whose last line is longer than the first piece of the
+ * tail the writer reads, followed by a torn write longer than that piece
+ * too: the torn bytes are cut off and the chain goes on from the long line.
+ */
+static void
+chain_from_a_long_last_line(void)
+{
+	struct mcpg_rt *rt;
+	struct mcpg_audit_event ev = { "mcpg.test", NULL, NULL, "success", NULL, NULL, 1 };
+	char err[512], want[65], *line = malloc(40001), *got = malloc(50000), *rec;
+	FILE *f;
+	size_t n;
+
+	if (!line || !got)
+		return;
+	memset(line, 'x', 40000);
+	line[40000] = '\0';
+	mcpg_audit_line_hash(line, 40000, want);
+	f = fopen("long.log", "w");
+	fprintf(f, "{\"first\":1}\n%s\n", line);
+	for (int i = 0; i < 2000; i++)
+		fputs("torn write ", f); /* 22,000 bytes, no newline */
+	fclose(f);
+	rt = load("gateway: {server: {bind_address: \"127.0.0.1:8787\"}}\n"
+		  "governance:\n  audit:\n    sinks: [{kind: dev.mcpg.builtin.audit.local-file,"
+		  " config: {path: long.log}}]\n");
+	CHECK(rt != NULL);
+	if (rt) {
+		CHECK(mcpg_audit_configure(rt, err, sizeof(err)) == 0);
+		CHECK(mcpg_audit_emit_wait(&ev) == 0);
+		mcpg_audit_stop();
+		mcpg_rt_release(rt);
+	}
+	f = fopen("long.log", "r");
+	n = f ? fread(got, 1, 49999, f) : 0;
+	if (f)
+		fclose(f);
+	got[n] = '\0';
+	CHECK(n > 40012 && !memcmp(got + 12, line, 40000) && got[40012] == '\n');
+	rec = got + 40013;
+	CHECK(!strstr(got, "torn write"));
+	CHECK(strstr(rec, "\"prev_event_hash\":\"") && strstr(rec, want));
+	CHECK(strchr(rec, '\n') && strchr(rec, '\n')[1] == '\0');
+	free(line);
+	free(got);
+}
+
 int
 main(void)
 {
 	TEST(group_commit_and_rotation);
 	TEST(reload_moves_the_ledger);
+	TEST(chain_from_a_long_last_line);
 	return test_done();
 }

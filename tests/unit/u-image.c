@@ -1175,6 +1175,117 @@ write_refuses_bad_image(void)
 	mcc_image_free(img);
 }
 
+/* What the preparation saw, for open_prepared. */
+struct prep_seen {
+	int calls, fail;
+	char name[16];
+	struct mcpg_image *img;
+};
+
+static int
+prep_cb(void *ctx)
+{
+	struct prep_seen *p = ctx;
+
+	p->calls++;
+	snprintf(p->name, sizeof(p->name), "%s",
+		 mcpg_str(p->img, mcpg_le32((const unsigned char *)mcpg_root(p->img) + R_NAME)));
+	return p->fail ? -1 : 0;
+}
+
+/* Write s to path; 0 or -1. */
+static int
+write_sample(const struct sample *s, const char *path)
+{
+	FILE *f = fopen(path, "wb");
+	int ok = f && fwrite(s->buf, 1, s->len, f) == s->len;
+
+	return (f && fclose(f) == 0 && ok) ? 0 : -1;
+}
+
+/*
+ * mcpg_image_open_prepared(), small (one thread) and big (the rest checked
+ * and prepared on a second thread while this one hashes): the preparation
+ * runs only on a sound structure, a wrong digest is the error reported
+ * even when the records are bad too, a header fault comes before both, and
+ * a failed preparation is -2 with nothing left mapped.
+ */
+static void
+open_prepared(void)
+{
+	for (int big = 0; big <= 1; big++) {
+		struct mcc_image *img = mcc_image_new();
+		struct mcpg_verify_error err;
+		struct prep_seen seen;
+		struct mcpg_image mi;
+		struct sample s, bad;
+		char path[300], str[40];
+
+		sample_build(img);
+		/* Unreferenced pool entries make the image big enough to split. */
+		for (int i = 0; big && i < 40000; i++) {
+			snprintf(str, sizeof(str), "filler string number %08d", i);
+			mcc_image_cstr(img, str);
+		}
+		s = serialize(img);
+		mcc_image_free(img);
+		CHECK(big ? s.len > 1024 * 1024 : s.len < 64 * 1024);
+		snprintf(path, sizeof(path), "%s/prepared.img", tmpdir);
+
+		CHECK(write_sample(&s, path) == 0);
+		memset(&seen, 0, sizeof(seen));
+		seen.img = &mi;
+		CHECK(mcpg_image_open_prepared(&mi, path, &sample_schema, prep_cb, &seen, &err) == 0);
+		CHECK(seen.calls == 1);
+		CHECK_STR(seen.name, "gw");
+		CHECK(mi.is_mapped == 1 && mi.size == s.len);
+		CHECK(!memcmp(mi.digest, s.buf + MCPG_HDR_DIGEST, 32));
+		mcpg_image_close(&mi);
+
+		seen.fail = 1;
+		seen.calls = 0;
+		CHECK(mcpg_image_open_prepared(&mi, path, &sample_schema, prep_cb, &seen, &err) == -2);
+		CHECK(seen.calls == 1);
+		CHECK(mi.base == NULL && mi.is_mapped == 0);
+		seen.fail = 0;
+
+		/* Bad records, right digest: that fault, and no preparation. */
+		bad = (struct sample){ malloc(s.len), s.len };
+		memcpy(bad.buf, s.buf, s.len);
+		bool_value(&bad);
+		CHECK(write_sample(&bad, path) == 0);
+		seen.calls = 0;
+		CHECK(mcpg_image_open_prepared(&mi, path, &sample_schema, prep_cb, &seen, &err) == -1);
+		CHECK(err.code == MCPG_VERR_BOOL && strstr(err.msg, "at 'debug'"));
+		CHECK(seen.calls == 0 && mi.base == NULL);
+
+		/* Bad records and a wrong digest: the digest. */
+		bad.buf[bad.len - 1] ^= 1;
+		CHECK(write_sample(&bad, path) == 0);
+		CHECK(mcpg_image_open_prepared(&mi, path, &sample_schema, prep_cb, &seen, &err) == -1);
+		CHECK(err.code == MCPG_VERR_DIGEST);
+		CHECK(seen.calls == 0);
+
+		/* Good records, wrong digest: the digest, after preparing. */
+		memcpy(bad.buf, s.buf, s.len);
+		bad.buf[bad.len - 1] ^= 1;
+		CHECK(write_sample(&bad, path) == 0);
+		CHECK(mcpg_image_open_prepared(&mi, path, &sample_schema, prep_cb, &seen, &err) == -1);
+		CHECK(err.code == MCPG_VERR_DIGEST);
+		CHECK(mi.base == NULL && mi.is_mapped == 0);
+
+		/* A header fault comes first, the digest being wrong too. */
+		bad_major(&bad);
+		CHECK(write_sample(&bad, path) == 0);
+		CHECK(mcpg_image_open_prepared(&mi, path, &sample_schema, prep_cb, &seen, &err) == -1);
+		CHECK(err.code == MCPG_VERR_MAJOR);
+
+		unlink(path);
+		free(bad.buf);
+		free(s.buf);
+	}
+}
+
 static void
 open_errors(void)
 {
@@ -1213,6 +1324,8 @@ main(void)
 {
 	const char *t = getenv("TMPDIR");
 
+	/* Both record walks on every image these tests verify: they must agree. */
+	mcpg_image_verify_crosscheck = 1;
 	snprintf(tmpdir, sizeof(tmpdir), "%s/u-image.XXXXXX", t && *t ? t : "/tmp");
 	if (!mkdtemp(tmpdir)) {
 		perror("mkdtemp");
@@ -1292,6 +1405,7 @@ main(void)
 	TEST(write_error_message);
 	TEST(write_refuses_bad_image);
 	TEST(open_errors);
+	TEST(open_prepared);
 	TEST(error_strings);
 
 	rmdir(tmpdir);
