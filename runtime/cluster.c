@@ -94,8 +94,37 @@ encode(struct strbuf *o, struct mcpg_session *s, int64_t used)
 	mcpg_jsonw_cstr(o, s->version);
 	strbuf_addstr(o, ",\"t\":");
 	mcpg_jsonw_cstr(o, s->tenant);
-	strbuf_addf(o, ",\"i\":%d,\"l\":%d,\"u\":%lld}", init,
+	strbuf_addf(o, ",\"i\":%d,\"l\":%d,\"u\":%lld", init,
 		    __atomic_load_n(&s->log_level, __ATOMIC_RELAXED), (long long)used);
+	if (s->owned) {
+		/* The verified caller it answers to, on every replica. */
+		strbuf_addstr(o, ",\"o\":\"");
+		for (size_t i = 0; i < sizeof(s->owner); i++)
+			strbuf_addf(o, "%02x", s->owner[i]);
+		strbuf_addch(o, '"');
+	}
+	strbuf_addch(o, '}');
+}
+
+/* A record's owner ("o": 64 hex digits) into out: 1, 0 when it has none,
+ * -1 when it is malformed (the record is then not trusted at all). */
+static int
+record_owner(json_t *rec, unsigned char out[32])
+{
+	json_t *o = json_object_get(rec, "o");
+	const char *h = json_string_value(o);
+
+	if (!o)
+		return 0;
+	if (!h || strlen(h) != 64 || strspn(h, "0123456789abcdef") != 64)
+		return -1;
+	for (int i = 0; i < 32; i++) {
+		unsigned hi = (unsigned)(h[2 * i] <= '9' ? h[2 * i] - '0' : h[2 * i] - 'a' + 10);
+		unsigned lo = (unsigned)(h[2 * i + 1] <= '9' ? h[2 * i + 1] - '0' : h[2 * i + 1] - 'a' + 10);
+
+		out[i] = (unsigned char)(hi << 4 | lo);
+	}
+	return 1;
 }
 
 /* Apply initialized and log level of a record to the local copy. */
@@ -226,10 +255,11 @@ mcpg_cluster_session_get(const char *id, int *down)
 {
 	struct mcpg_session *s = mcpg_session_get(id);
 	struct strbuf val = STRBUF_INIT;
+	unsigned char owner[32];
 	char key[64];
 	json_t *rec;
 	uint64_t idle;
-	int rc;
+	int rc, owned;
 
 	*down = 0;
 	if (s) {
@@ -250,7 +280,8 @@ mcpg_cluster_session_get(const char *id, int *down)
 	rec = json_loadb(val.buf, val.len, 0, NULL);
 	strbuf_release(&val);
 	idle = idle_ms();
-	if (!rec || !json_is_string(json_object_get(rec, "v")) ||
+	owned = rec ? record_owner(rec, owner) : -1;
+	if (!rec || !json_is_string(json_object_get(rec, "v")) || owned < 0 ||
 	    (idle && mcpg_wall_ms() - json_integer_value(json_object_get(rec, "u")) > (int64_t)idle)) {
 		/* Unreadable, or idle past the timeout and not reaped yet: gone. */
 		json_decref(rec);
@@ -258,7 +289,7 @@ mcpg_cluster_session_get(const char *id, int *down)
 		return NULL;
 	}
 	s = mcpg_session_adopt(id, json_string_value(json_object_get(rec, "t")),
-			       json_string_value(json_object_get(rec, "v")));
+			       json_string_value(json_object_get(rec, "v")), owned ? owner : NULL);
 	if (s) {
 		apply(s, rec);
 		mcpg_cluster_seq_init(s);

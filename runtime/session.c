@@ -188,7 +188,8 @@ mcpg_session_create(const char *tenant, const char *version, uint64_t max_per_te
 static int valid_id(const char *id);
 
 struct mcpg_session *
-mcpg_session_adopt(const char *id, const char *tenant, const char *version)
+mcpg_session_adopt(const char *id, const char *tenant, const char *version,
+		   const unsigned char *owner)
 {
 	struct mcpg_session *s, *o;
 	struct shard *sh;
@@ -209,6 +210,10 @@ mcpg_session_adopt(const char *id, const char *tenant, const char *version)
 	s->next_seq = 1;
 	snprintf(s->version, sizeof(s->version), "%s", version);
 	memcpy(s->id, id, MCPG_SESSION_ID_LEN + 1);
+	if (owner) {
+		s->owned = 1;
+		memcpy(s->owner, owner, sizeof(s->owner));
+	}
 	h = hash_id(s->id);
 	sh = &shards[h % NSHARDS];
 	pthread_mutex_lock(&sh->lock);

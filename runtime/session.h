@@ -100,10 +100,12 @@ struct mcpg_session *mcpg_session_create(const char *tenant, const char *version
 /*
  * The session `id` made elsewhere (cluster.c: another replica created it):
  * the local entry if there is one, else a new one with that id, not counted
- * against max_sessions_per_tenant.  A reference for the caller, or NULL.
+ * against max_sessions_per_tenant.  `owner` (NULL: anyone's) is the
+ * mcpg_identity_owner() of the verified caller who started it, set before
+ * the entry can be found.  A reference for the caller, or NULL.
  */
 struct mcpg_session *mcpg_session_adopt(const char *id, const char *tenant,
-					const char *version);
+					const char *version, const unsigned char *owner);
 
 /* The live session named `id` with a reference taken, or NULL. */
 struct mcpg_session *mcpg_session_get(const char *id);

@@ -375,6 +375,14 @@ cluster_suite() {
 	[ "$CODE" = 202 ] && [ -n "$SID" ] && ok "after the outage, initialize works again" || fail "after the outage, initialize works again" "$CODE $(cat out.body)"
 
 	# ---------------------------------------------------------------------------
+	# A session a verified caller started answers only to them, on every
+	# replica: the owner travels in the session record.  The first request
+	# another replica sees for it is a stranger's, so that replica must not
+	# adopt the session as anyone's.
+
+	owner_suite
+
+	# ---------------------------------------------------------------------------
 	# Boot with the coordinator unreachable
 
 	DEAD=$(free_port)
@@ -421,6 +429,54 @@ cluster_suite() {
 	stop_clean "SIGTERM: a replica drains and exits 0 (coordinator stopped cleanly)" "$B" "$BL"
 	no_sanitizer_reports "no sanitizer report in any replica's log"
 	echo "# $KIND numbers: cancel across replicas ${CANCEL_MS:-?} ms; lease move ${MOVE_MS:-n/a} / ${MOVE2_MS:-?} ms (lease TTL ${LEASE_MS} ms); /ready 503 after the kill: A ${FLIP_A} B ${FLIP_B} C ${FLIP_C} ms, after SIGSTOP ${HANG} ms; recovery after restart ${RECOVER_MS:-?} ms"
+}
+
+# owner_suite: two replicas with a static key set on the suite's coordinator
+# ($CP); alice starts a session on O1, then on O2 mallory and an anonymous
+# caller get 404 for it and alice (another token) is served.
+owner_suite() {
+	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out own.pem 2> /dev/null ||
+		{ fail "owner: openssl makes a key"; return; }
+	echo "{\"keys\":[$(python3 "$TOP/tests/jwt.py" jwk own.pem k1 ES256)]}" > own-keys.json
+	cfg own.yaml "$CP"
+	awk '{ print } /^governance:$/ { print "  access:\n    jwks:\n      keys_file: own-keys.json\n      issuer: https://idp.test\n      audience: mcpg-test\n      allowed_algs: [ES256]" }' \
+		own.yaml > own2.yaml
+	"$MCPGC" build own2.yaml -o own.img > own.out 2>&1 || { fail "owner: build" "$(cat own.out)"; return; }
+	PO1=$(free_port) PO2=$(free_port)
+	boot_mcpg O1 o1.log "$PO1" --image own.img && boot_mcpg O2 o2.log "$PO2" --image own.img ||
+		{ fail "owner: two replicas with a key set boot"; return; }
+	tok() {
+		python3 "$TOP/tests/jwt.py" sign own.pem ES256 k1 \
+			"{\"iss\":\"https://idp.test\",\"aud\":\"mcpg-test\",\"sub\":\"$1\",\"exp\":\"\$now+300\",\"jti\":\"$2\"}"
+	}
+	ALICE1=$(tok alice 1) ALICE2=$(tok alice 2) MALLORY=$(tok mallory 3)
+	# apost PORT SID TOKEN BODY
+	apost() {
+		CODE=$(curl -s -m 15 -o out.body -D out.hdr -w '%{http_code}' -X POST -H "$J" -H "$AS" \
+			${2:+-H "Mcp-Session-Id: $2"} ${3:+-H "Authorization: Bearer $3"} -d "$4" \
+			"http://127.0.0.1:$1/mcp")
+	}
+	ECHO='{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"echo","arguments":{}}}'
+	apost "$PO1" "" "$ALICE1" '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"owner","version":"1"}}}'
+	SO=$(tr -d '\r' < out.hdr | sed -n 's/^[Mm]cp-[Ss]ession-[Ii]d: //p')
+	[ -n "$SO" ] && apost "$PO1" "$SO" "$ALICE1" '{"jsonrpc":"2.0","method":"notifications/initialized"}'
+	[ -n "$SO" ] && [ "$CODE" = 202 ] && ok "owner: alice starts a session on O1" ||
+		{ fail "owner: alice starts a session on O1" "$CODE $(cat out.body)"; return; }
+	rec=$(coord_record "$SO")
+	case $rec in
+	unsupported) ;;
+	*'"o":"'*) ok "owner: the session record names its owner (a digest)" ;;
+	*) fail "owner: the session record names its owner" "$rec" ;;
+	esac
+	apost "$PO2" "$SO" "$MALLORY" "$ECHO"
+	want "owner: mallory (verified) gets 404 for alice's session on O2, its first request for it" 404
+	apost "$PO2" "$SO" "" "$ECHO"
+	want "owner: an anonymous caller gets 404 for it on O2" 404
+	apost "$PO2" "$SO" "$ALICE2" "$ECHO"
+	want "owner: alice with another token is served on O2" 200 '"ok":true'
+	apost "$PO2" "$SO" "$MALLORY" "$ECHO"
+	want "owner: mallory still gets 404 on O2 once O2 holds the session" 404
+	kill -KILL "$O1" "$O2" 2> /dev/null
 }
 
 # stop_clean ID PID LOG: SIGTERM, wait for the drain; the case passes on exit
