@@ -28,8 +28,9 @@
 #                    initialize and a notifications/initialized on one
 #                    keep-alive connection (bench/httpaux.py)
 #   boot             start of the process to its first answer, median of
-#                    BOOT_RUNS (5): mcpg to /ready 200 on an image of 10,000
-#                    tools (bench/gen-tools.py); the others to any answer
+#                    BOOT_RUNS (21): mcpg to /ready 200 on an image of 10,000
+#                    tools (bench/gen-tools.py); the others to any answer;
+#                    timed by bench/bootprobe.c as bench/boot.sh does
 #
 # mcpg serves tests/conformance/mock.yaml (the conformance fixtures as mock
 # bindings, audit off, access log off, no anonymous rate limit).  bare
@@ -56,7 +57,7 @@ out=$B/bench/http
 DURATION=${DURATION:-5s}
 ROUNDS=${ROUNDS:-3}
 SESSIONS=${SESSIONS:-10000}
-BOOT_RUNS=${BOOT_RUNS:-5}
+BOOT_RUNS=${BOOT_RUNS:-21}
 SERVERS=${SERVERS:-mcpg bare node}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
@@ -299,23 +300,29 @@ for s in $turn; do stop "$s"; done
 
 # ---- Boot times -----------------------------------------------------------------
 
+# The boot timer of bench/boot.sh (bench/bootprobe.c says why not Python).
+probe=$out/bootprobe
+[ -x "$probe" ] && [ "$probe" -nt bench/bootprobe.c ] ||
+	${CC:-cc} -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -o "$probe" bench/bootprobe.c
+
 if has mcpg; then
 	say "mcpg: boot with 10,000 tools"
 	python3 bench/gen-tools.py 10000 "$out/tools-10000.yaml" > /dev/null
 	"$mcpgc" build "$out/tools-10000.yaml" "$out/port.yaml" -o "$out/tools-10000.img" > /dev/null
-	$aux boot "$BOOT_RUNS" "$ready" 200 -- "$mcpg" --image "$out/tools-10000.img" \
+	"$probe" "$BOOT_RUNS" "$port" /ready -- "$mcpg" --image "$out/tools-10000.img" \
 		> "$out/boot-mcpg.txt" || true
 	sed -n 's/^boot_ms median=\([0-9.]*\).*/\1/p' "$out/boot-mcpg.txt" > "$out/mcpg.boot"
 fi
 if has bare; then
 	say "bare: boot"
-	$aux boot "$BOOT_RUNS" "$burl" any -- "$bare" --port "$bport" --body "$out/call-mcpg.b" \
-		--type "$ctype" "$@" > "$out/boot-bare.txt" || true
+	PROBE_ANY=1 "$probe" "$BOOT_RUNS" "$bport" /mcp -- "$bare" --port "$bport" \
+		--body "$out/call-mcpg.b" --type "$ctype" "$@" > "$out/boot-bare.txt" || true
 	sed -n 's/^boot_ms median=\([0-9.]*\).*/\1/p' "$out/boot-bare.txt" > "$out/bare.boot"
 fi
 if has node; then
 	say "node: boot"
-	$aux boot "$BOOT_RUNS" "$nurl" any -- "$N22" "$fixture" --port "$nport" > "$out/boot-node.txt" || true
+	PROBE_ANY=1 "$probe" "$BOOT_RUNS" "$nport" /mcp -- "$N22" "$fixture" --port "$nport" \
+		> "$out/boot-node.txt" || true
 	sed -n 's/^boot_ms median=\([0-9.]*\).*/\1/p' "$out/boot-node.txt" > "$out/node.boot"
 fi
 

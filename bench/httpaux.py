@@ -5,16 +5,6 @@
                                         notifications/initialized) on one
                                         keep-alive connection and leave them
                                         open; prints "opened N failed F in S s"
-    httpaux.py boot RUNS URL any|200 -- CMD...
-                                        start CMD RUNS times and time each start
-                                        to its first HTTP answer on URL (any
-                                        status, or 200 only), then SIGTERM it;
-                                        prints "boot_ms median=M min=A max=B",
-                                        and "ready_boot_ms median=M min=A max=B"
-                                        from mcpg's "ready" log line (main()
-                                        to ready, as mcpg measures it); before
-                                        them one "run wall_ms=W ready_ms=R"
-                                        line per start
     httpaux.py reload HEALTH_URL NEW IMAGE [TIMEOUT_S]
                                         rename NEW onto IMAGE and time the
                                         rename to the first HEALTH_URL answer
@@ -27,10 +17,6 @@ import http.client
 import json
 import os
 import re
-import signal
-import socket
-import statistics
-import subprocess
 import sys
 import time
 import urllib.parse
@@ -82,52 +68,6 @@ def sessions(url, n):
     return 0 if failed == 0 else 1
 
 
-def first_answer(host, port, path, want_200, deadline):
-    """Seconds until host:port answers GET path (with 200 when want_200), or None."""
-    req = f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n\r\n".encode()
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection((host, port), timeout=1) as s:
-                s.sendall(req)
-                head = s.recv(64)
-            m = re.match(rb"HTTP/1\.[01] (\d{3})", head)
-            if m and (not want_200 or m.group(1) == b"200"):
-                return True
-        except OSError:
-            pass
-        time.sleep(0.0002)
-    return False
-
-
-def boot(runs, url, mode, cmd):
-    host, port, path = split(url)
-    times, inner = [], []
-    for _ in range(runs):
-        t0 = time.monotonic()
-        p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        ok = first_answer(host, port, path, mode == "200", t0 + 30)
-        dt = (time.monotonic() - t0) * 1000
-        p.send_signal(signal.SIGTERM)
-        try:
-            err = p.communicate(timeout=10)[1]
-        except subprocess.TimeoutExpired:
-            p.kill()
-            err = p.communicate()[1]
-        if not ok:
-            print(f"boot_ms failed: no answer on {url} within 30 s")
-            return 1
-        times.append(dt)
-        m = re.search(rb'"msg":"ready".*?"boot_ms":([0-9.]+)', err)
-        if m:
-            inner.append(float(m.group(1)))
-        print(f"run wall_ms={dt:.3f} ready_ms={m.group(1).decode() if m else '-'}")
-        time.sleep(0.1)
-    print(f"boot_ms median={statistics.median(times):.2f} min={min(times):.2f} max={max(times):.2f}")
-    if inner:
-        print(f"ready_boot_ms median={statistics.median(inner):.2f} min={min(inner):.2f} max={max(inner):.2f}")
-    return 0
-
-
 def digest_of(body):
     # /health names the image as {"image":{"sha256":"..."}}; accept "digest" too.
     m = re.search(rb'"(?:sha256|digest)"\s*:\s*"([0-9a-f]{64})"', body)
@@ -168,8 +108,6 @@ def reload(health_url, new, image, timeout):
 def main(argv):
     if len(argv) >= 4 and argv[1] == "sessions":
         return sessions(argv[2], int(argv[3]))
-    if len(argv) >= 7 and argv[1] == "boot" and argv[5] == "--":
-        return boot(int(argv[2]), argv[3], argv[4], argv[6:])
     if len(argv) >= 5 and argv[1] == "reload":
         return reload(argv[2], argv[3], argv[4], float(argv[5]) if len(argv) > 5 else 10)
     sys.stderr.write(__doc__)
