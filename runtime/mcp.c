@@ -650,27 +650,40 @@ audit_details(struct strbuf *d, const char *binding, const char *idj, const char
 	}
 }
 
-/* Record `action` for job's call; done(job, status) follows (also when audit went off). */
+/*
+ * Record `what` ("allowed", "completed") for job's call: mcpg.tool.call.WHAT
+ * on tool://NAME for a tools/call, mcpg.resource.read.WHAT on
+ * resource://NAME (the URI read in the details) for a resources/read.
+ * done(job, status) follows (also when audit went off).
+ */
 static void
-audit_call(struct mcpg_job *job, const char *action, const char *outcome, const char *extra,
+audit_call(struct mcpg_job *job, const char *what, const char *outcome, const char *extra,
 	   mcpg_audit_done_fn *done)
 {
-	struct strbuf d = STRBUF_INIT, res = STRBUF_INIT;
-	struct mcpg_audit_event ev = { action, &job->ident.view, NULL, outcome, job->rid, NULL,
+	int read = job->call.op == MCPG_CALL_RESOURCE_READ;
+	struct strbuf d = STRBUF_INIT, res = STRBUF_INIT, action = STRBUF_INIT;
+	struct mcpg_audit_event ev = { NULL, &job->ident.view, NULL, outcome, job->rid, NULL,
 				       job->rt->cfg->governance.audit.on_failure ==
 					       MCPG_AUDIT_FAILURE_MODE_FAIL_CLOSED };
 
 	audit_details(&d, job->call.binding->name, job->id_json, job->sess ? job->sess->id : NULL);
+	if (read && job->call.uri) {
+		strbuf_addstr(&d, ",\"uri\":");
+		mcpg_jsonw_cstr(&d, job->call.uri);
+	}
 	if (extra)
 		strbuf_addstr(&d, extra);
 	strbuf_addch(&d, '}');
-	strbuf_addf(&res, "tool://%s", job->call.binding->name);
+	strbuf_addf(&action, "%s.%s", read ? "mcpg.resource.read" : "mcpg.tool.call", what);
+	strbuf_addf(&res, "%s://%s", read ? "resource" : "tool", job->call.binding->name);
+	ev.action = action.buf;
 	ev.resource = res.buf;
 	ev.details = d.buf;
 	if (mcpg_audit_emit(&ev, done, job) < 0)
 		done(job, 0);
 	strbuf_release(&d);
 	strbuf_release(&res);
+	strbuf_release(&action);
 }
 
 /* The record could not be made durable under fail_closed: the answer is an error. */
@@ -714,8 +727,7 @@ audit_completed(struct mcpg_job *job)
 			mcpg_jsonw_cstr(&extra, job->call.error_message);
 		}
 	}
-	audit_call(job, "mcpg.tool.call.completed", ok ? "success" : "failure", extra.buf,
-		   audit_completed_done);
+	audit_call(job, "completed", ok ? "success" : "failure", extra.buf, audit_completed_done);
 	strbuf_release(&extra);
 }
 
@@ -756,20 +768,27 @@ audit_session(const char *action, const char *sid, const struct mcpg_identity_vi
 	mcpg_audit_emit(&ev, NULL, NULL);
 }
 
-/* A tools/call the caller may not make (queued; the refusal does not wait). */
+/*
+ * A tools/call (uri NULL) or a resources/read of `uri` the caller may not
+ * make (queued; the refusal does not wait).
+ */
 static void
-audit_denied(const struct mcpg_mcp_req *in, const char *name, const char *idj,
+audit_denied(const struct mcpg_mcp_req *in, const char *name, const char *uri, const char *idj,
 	     const struct mcpg_session *s, const struct mcpg_identity *ident)
 {
 	struct strbuf d = STRBUF_INIT, res = STRBUF_INIT;
-	struct mcpg_audit_event ev = { "mcpg.tool.call.denied", &ident->view, NULL, "denied",
-				       in->rid, NULL, 0 };
+	struct mcpg_audit_event ev = { uri ? "mcpg.resource.read.denied" : "mcpg.tool.call.denied",
+				       &ident->view, NULL, "denied", in->rid, NULL, 0 };
 
 	if (!mcpg_audit_active())
 		return;
 	audit_details(&d, name, idj, s ? s->id : NULL);
+	if (uri) {
+		strbuf_addstr(&d, ",\"uri\":");
+		mcpg_jsonw_cstr(&d, uri);
+	}
 	strbuf_addch(&d, '}');
-	strbuf_addf(&res, "tool://%s", name);
+	strbuf_addf(&res, "%s://%s", uri ? "resource" : "tool", name);
 	ev.resource = res.buf;
 	ev.details = d.buf;
 	mcpg_audit_emit(&ev, NULL, NULL);
@@ -797,7 +816,8 @@ job_run(struct mcpg_pool_item *it)
 		count_backend_error(&job->call, rc);
 	if (!timed_out && !(rc < 0 && job->call.error_code == MCPG_RPC_CANCELLED_CODE))
 		call_message(&msg, job->id_json, &job->call, rc);
-	if (job->audited && job->rt->cfg->governance.audit.emit_tool_call_completed) {
+	if (job->audited && (job->call.op != MCPG_CALL_TOOL ||
+			     job->rt->cfg->governance.audit.emit_tool_call_completed)) {
 		/* The answer goes out once its record is durable (audit_completed_done). */
 		job->fin = msg;
 		job->rc = rc;
@@ -901,7 +921,8 @@ start_call_fwd(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg_mc
 	struct mcpg_job *job;
 	int64_t now = mcpg_mono_ms();
 
-	int audited = op == MCPG_CALL_TOOL && mcpg_audit_active();
+	/* Tool calls and resource reads are audited; prompts render text only. */
+	int audited = (op == MCPG_CALL_TOOL || op == MCPG_CALL_RESOURCE_READ) && mcpg_audit_active();
 
 	if (!fwd && is_instant(rt, b) && !audited) {
 		struct mcpg_call call;
@@ -1006,8 +1027,8 @@ start_call_fwd(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg_mc
 
 	out->status = 200;
 	out->job = job;
-	if (audited && rt->cfg->governance.audit.emit_tool_call_allowed)
-		audit_call(job, "mcpg.tool.call.allowed", "success", NULL, audit_allowed_done);
+	if (audited && op == MCPG_CALL_TOOL && rt->cfg->governance.audit.emit_tool_call_allowed)
+		audit_call(job, "allowed", "success", NULL, audit_allowed_done);
 	else if (is_instant(rt, b))
 		job->item.fn(&job->item); /* audited: only the answer waits, for its record */
 	else
@@ -1102,7 +1123,7 @@ do_tools_call(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg_mcp
 			start_fed(rt, in, out, s, req, idj, cat, it, "tools/call", params, ident);
 		} else {
 			if (b && b->kind == MCPG_B_TOOL)
-				audit_denied(in, name, idj, s, ident);
+				audit_denied(in, name, NULL, idj, s, ident);
 			if (!auth_required(rt, ident, out, idj))
 				rpc_errorf(out, idj, MCPG_RPC_BAD_PARAMS, "Unknown tool: %s", name);
 			return;
@@ -1237,6 +1258,21 @@ do_resources_read(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg
 	}
 	if (fed_read(rt, in, out, s, req, idj, params, ident, "resources/read", uri))
 		return;
+	/* A resource the caller may not read is audited as denied, then "not found". */
+	for (size_t i = 0; i < rt->nbindings; i++) {
+		const struct mcpg_binding *b = &rt->bindings[i];
+		json_t *vars = NULL;
+
+		if ((b->kind == MCPG_B_RESOURCE && !strcmp(mcpg_resource_uri(img, b->resource), uri)) ||
+		    (b->kind == MCPG_B_RESOURCE_TEMPLATE &&
+		     (vars = template_match(mcpg_resource_template_uri_template(img,
+										 b->resource_template),
+					    uri)))) {
+			json_decref(vars);
+			audit_denied(in, b->name, uri, idj, s, ident);
+			break;
+		}
+	}
 	if (!auth_required(rt, ident, out, idj))
 		rpc_errorf(out, idj, MCPG_RPC_RESOURCE_NOT_FOUND, "Resource not found: %s", uri);
 }

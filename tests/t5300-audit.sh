@@ -50,6 +50,17 @@ mcp:
         description: Only for asserted callers.
         governance: {minimum_trust: header_asserted}
         backend: {kind: mock, response: {admin: true}}
+    resources:
+      - name: notes
+        description: Readable by anyone.
+        uri: test://notes
+        governance: {minimum_trust: unauthenticated}
+        backend: {kind: mock, response: the notes}
+      - name: payroll
+        description: Only for asserted callers.
+        uri: test://payroll
+        governance: {minimum_trust: header_asserted}
+        backend: {kind: mock, response: the payroll}
 EOF
 }
 
@@ -164,6 +175,30 @@ grep -q '"admin":true' call.out &&
 	grep -q '"actor":{"kind":"user","trust_level":"header_asserted","subject_id":"alice".*"mcpg.tool.call.completed".*"rpc_id":7' mcpg-audit.log &&
 	ok "the actor carries the caller's subject and trust level" ||
 	fail "the actor carries the caller's subject and trust level" "$(cat call.out)" "$(tail -2 mcpg-audit.log)"
+# read_res SID ID URI [curl args]: resources/read; the body in call.out.
+read_res() {
+	sid=$1 cid=$2 uri=$3
+	shift 3
+	curl -s -m 10 -o call.out -X POST -H "$J" -H "$AJ" -H "Mcp-Session-Id: $sid" "$@" \
+		-d "{\"jsonrpc\":\"2.0\",\"id\":$cid,\"method\":\"resources/read\",\"params\":{\"uri\":\"$uri\"}}" \
+		"$U"
+}
+read_res "$SID" 8 test://notes
+grep -q 'the notes' call.out &&
+	grep -q "\"action\":\"mcpg.resource.read.completed\",\"resource\":\"resource://notes\",\"outcome\":\"success\".*\"rpc_id\":8,\"session\":\"$SID\",\"uri\":\"test://notes\"" mcpg-audit.log &&
+	ok "a resources/read is recorded as completed, with the URI read" ||
+	fail "a resources/read is recorded as completed, with the URI read" "$(cat call.out)" "$(tail -2 mcpg-audit.log)"
+read_res "$SID" 9 test://payroll
+grep -q 'Resource not found' call.out &&
+	grep -q '"action":"mcpg.resource.read.denied","resource":"resource://payroll","outcome":"denied".*"rpc_id":9,.*"uri":"test://payroll"' mcpg-audit.log &&
+	! grep -q '"resource://payroll","outcome":"success"' mcpg-audit.log &&
+	ok "a read below the resource's trust floor is refused and recorded as denied" ||
+	fail "a read below the resource's trust floor is refused and recorded as denied" "$(cat call.out)" "$(tail -2 mcpg-audit.log)"
+read_res "$SID" 10 test://payroll --interface 127.0.0.2 -H 'x-mcpg-subject-id: alice'
+grep -q 'the payroll' call.out &&
+	grep -q '"subject_id":"alice".*"action":"mcpg.resource.read.completed","resource":"resource://payroll","outcome":"success".*"rpc_id":10' mcpg-audit.log &&
+	ok "an asserted caller's read of it is recorded with the caller" ||
+	fail "an asserted caller's read of it is recorded with the caller" "$(cat call.out)" "$(tail -2 mcpg-audit.log)"
 curl -s -o /dev/null -X DELETE -H "Mcp-Session-Id: $SID" "$U"
 grep -q "\"action\":\"mcpg.session.opened\",\"resource\":\"session://$SID\"" mcpg-audit.log &&
 	grep -q "\"action\":\"mcpg.session.closed\",\"resource\":\"session://$SID\"" mcpg-audit.log &&
