@@ -81,13 +81,24 @@ session() {
 	echo "$sid"
 }
 
-# call SID ID TOOL [curl args]: tools/call; the body in call.out.
+# rpc SID ID METHOD PARAMS [curl args]: one request; the body in call.out.
+rpc() {
+	sid=$1 cid=$2 method=$3 params=$4
+	shift 4
+	curl -s -m 10 -o call.out -X POST -H "$J" -H "$AJ" -H "Mcp-Session-Id: $sid" "$@" \
+		-d "{\"jsonrpc\":\"2.0\",\"id\":$cid,\"method\":\"$method\",\"params\":$params}" "$U"
+}
+
+# call SID ID TOOL [curl args]: tools/call.  read_res SID ID URI [curl args]: resources/read.
 call() {
 	sid=$1 cid=$2 tool=$3
 	shift 3
-	curl -s -m 10 -o call.out -X POST -H "$J" -H "$AJ" -H "Mcp-Session-Id: $sid" "$@" \
-		-d "{\"jsonrpc\":\"2.0\",\"id\":$cid,\"method\":\"tools/call\",\"params\":{\"name\":\"$tool\"}}" \
-		"$U"
+	rpc "$sid" "$cid" tools/call "{\"name\":\"$tool\"}" "$@"
+}
+read_res() {
+	sid=$1 cid=$2 uri=$3
+	shift 3
+	rpc "$sid" "$cid" resources/read "{\"uri\":\"$uri\"}" "$@"
 }
 
 # load N: N concurrent clients (tests/audit-load.py), each with its own
@@ -175,14 +186,6 @@ grep -q '"admin":true' call.out &&
 	grep -q '"actor":{"kind":"user","trust_level":"header_asserted","subject_id":"alice".*"mcpg.tool.call.completed".*"rpc_id":7' mcpg-audit.log &&
 	ok "the actor carries the caller's subject and trust level" ||
 	fail "the actor carries the caller's subject and trust level" "$(cat call.out)" "$(tail -2 mcpg-audit.log)"
-# read_res SID ID URI [curl args]: resources/read; the body in call.out.
-read_res() {
-	sid=$1 cid=$2 uri=$3
-	shift 3
-	curl -s -m 10 -o call.out -X POST -H "$J" -H "$AJ" -H "Mcp-Session-Id: $sid" "$@" \
-		-d "{\"jsonrpc\":\"2.0\",\"id\":$cid,\"method\":\"resources/read\",\"params\":{\"uri\":\"$uri\"}}" \
-		"$U"
-}
 read_res "$SID" 8 test://notes
 grep -q 'the notes' call.out &&
 	grep -q "\"action\":\"mcpg.resource.read.completed\",\"resource\":\"resource://notes\",\"outcome\":\"success\".*\"rpc_id\":8,\"session\":\"$SID\",\"uri\":\"test://notes\"" mcpg-audit.log &&
