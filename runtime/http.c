@@ -103,9 +103,6 @@ struct mcpg_stream {
 
 static struct MHD_Daemon *daemon_main, *daemon_metrics;
 static int listen_fd = -1, metrics_fd = -1;
-/* The acceptor (accept_loop): its thread, and the pipe that stops it. */
-static pthread_t acceptor;
-static int acceptor_on, acceptor_stop[2] = { -1, -1 };
 static char mcp_path[256], health_path[256], metrics_path[256];
 static int metrics_on_main, bind_loopback;
 static atomic_int ready, draining, stopping;
@@ -1276,68 +1273,6 @@ bad:
 	return -1;
 }
 
-/*
- * The acceptor: one thread accepts every connection on the main listener
- * and hands it to libmicrohttpd with MHD_add_connection(), which gives it to
- * a worker of the pool by the socket's number, so consecutive connections
- * alternate between workers.  Left to libmicrohttpd, each worker accepted
- * from the shared socket up to ten at a time, and a client opening its 32
- * connections at once could find all of them on one worker and the other
- * idle (half the runs of bench/http.sh: 85,000 instead of 130,000 req/s,
- * p99 3 to 4 ms).
- */
-static void *
-accept_loop(void *arg)
-{
-	struct pollfd pf[2] = { { listen_fd, POLLIN, 0 }, { acceptor_stop[0], POLLIN, 0 } };
-
-	(void)arg;
-	for (;;) {
-		struct sockaddr_storage sa;
-		socklen_t len = sizeof(sa);
-		int fd;
-
-		if (poll(pf, 2, -1) < 0 && errno != EINTR)
-			break;
-		if (pf[1].revents)
-			break;
-		while ((fd = accept4(listen_fd, (struct sockaddr *)&sa, &len,
-				     SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0) {
-			/* Over the connection limit MHD refuses it and closes fd. */
-			MHD_add_connection(daemon_main, fd, (struct sockaddr *)&sa, len);
-			len = sizeof(sa);
-		}
-		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-			/* Out of descriptors: let connections close before trying again. */
-			struct timespec nap = { 0, 10 * 1000 * 1000 };
-
-			nanosleep(&nap, NULL);
-		}
-	}
-	return NULL;
-}
-
-/* Stop accepting and close the main listener: new connections are refused. */
-static void
-acceptor_end(void)
-{
-	if (acceptor_on) {
-		ssize_t w = write(acceptor_stop[1], "x", 1);
-
-		(void)w;
-		pthread_join(acceptor, NULL);
-		acceptor_on = 0;
-	}
-	for (int i = 0; i < 2; i++) {
-		if (acceptor_stop[i] >= 0)
-			close(acceptor_stop[i]);
-		acceptor_stop[i] = -1;
-	}
-	if (listen_fd >= 0)
-		close(listen_fd);
-	listen_fd = -1;
-}
-
 static char *
 read_file(const char *key, const char *path, char *err, size_t errlen)
 {
@@ -1462,7 +1397,7 @@ mcpg_http_start(const struct mcpg_rt *rt, char *err, size_t errlen)
 	const struct mcpg_prometheus_sink *prom = NULL;
 	const char *bind_addr = mcpg_server_bind_address(img, srv);
 	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC |
-			 MHD_USE_ERROR_LOG | MHD_USE_NO_LISTEN_SOCKET;
+			 MHD_USE_ERROR_LOG;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	struct rlimit rl;
 	unsigned conn_limit = 10000;
@@ -1512,6 +1447,7 @@ mcpg_http_start(const struct mcpg_rt *rt, char *err, size_t errlen)
 	}
 	daemon_main = MHD_start_daemon(
 		flags, 0, NULL, NULL, handler, NULL,
+		MHD_OPTION_LISTEN_SOCKET, listen_fd,
 		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(ncpu > 0 ? ncpu : 1),
 		MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
@@ -1535,15 +1471,6 @@ mcpg_http_start(const struct mcpg_rt *rt, char *err, size_t errlen)
 		listen_fd = -1;
 		return -1;
 	}
-	if (pipe2(acceptor_stop, O_CLOEXEC) < 0 ||
-	    pthread_create(&acceptor, NULL, accept_loop, NULL) != 0) {
-		snprintf(err, errlen, "cannot start the HTTP acceptor on '%s'", bind_addr);
-		acceptor_end();
-		MHD_stop_daemon(daemon_main);
-		daemon_main = NULL;
-		return -1;
-	}
-	acceptor_on = 1;
 	if (prom && prom->bind) {
 		const char *mb = mcpg_prometheus_sink_bind(img, prom);
 		int mv6 = 0;
@@ -1574,7 +1501,13 @@ void
 mcpg_http_drain(void)
 {
 	atomic_store(&draining, 1);
-	acceptor_end();
+	if (daemon_main && listen_fd >= 0) {
+		MHD_socket fd = MHD_quiesce_daemon(daemon_main);
+
+		if (fd != MHD_INVALID_SOCKET)
+			close(fd);
+		listen_fd = -1;
+	}
 	if (daemon_metrics && metrics_fd >= 0) {
 		MHD_socket fd = MHD_quiesce_daemon(daemon_metrics);
 
