@@ -17,6 +17,7 @@
 #include <openssl/sha.h>
 
 #include "arena.h"
+#include "hex.h"
 #include "node.h"
 #include "yaml.h"
 
@@ -48,30 +49,6 @@ parse_time(const char *s)
 	    (sign == '+' || sign == '-'))
 		return sign == '+' ? t - (oh * 3600 + om * 60) : t + (oh * 3600 + om * 60);
 	return -1;
-}
-
-static int
-parse_hex(const char *s, unsigned char out[32])
-{
-	if (strlen(s) != 64)
-		return -1;
-	for (int i = 0; i < 32; i++) {
-		unsigned v = 0;
-
-		for (int k = 0; k < 2; k++) {
-			char c = s[2 * i + k];
-
-			v <<= 4;
-			if (c >= '0' && c <= '9')
-				v |= (unsigned)(c - '0');
-			else if (c >= 'a' && c <= 'f')
-				v |= (unsigned)(c - 'a' + 10);
-			else
-				return -1;
-		}
-		out[i] = (unsigned char)v;
-	}
-	return 0;
 }
 
 static int
@@ -147,7 +124,7 @@ mcc_tokens_load(const char *path, int missing_ok, struct mcc_diag *d, struct mcc
 			if (!strcmp(key, "hash")) {
 				hash = s;
 				have_hash = 1;
-				if (!s || parse_hex(s, k->hash) < 0)
+				if (!s || mcpg_unhex(s, k->hash, 32) < 0)
 					mcc_error(d, v->loc, "token '%s': 'hash' must be 64 lowercase hex "
 							     "digits (SHA-256 of the token)", k->id);
 			} else if (!strcmp(key, "expires_at") || !strcmp(key, "created_at")) {
@@ -189,13 +166,6 @@ mcc_tokens_load(const char *path, int missing_ok, struct mcc_diag *d, struct mcc
 /* ------------------------------------------------------------------------
  * mcpgc token
  */
-
-static void
-hex(char out[65], const unsigned char h[32])
-{
-	for (int i = 0; i < 32; i++)
-		snprintf(out + 2 * i, 3, "%02x", h[i]);
-}
 
 static void
 fmt_time(char *buf, size_t len, int64_t t)
@@ -248,7 +218,7 @@ save(const char *path, const struct mcc_token *t, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		char h[65], ex[32], cr[32];
 
-		hex(h, t[i].hash);
+		mcpg_hex(h, t[i].hash, 32);
 		fmt_time(ex, sizeof(ex), t[i].expires_at);
 		fmt_time(cr, sizeof(cr), t[i].created_at);
 		fprintf(f, "  ");
@@ -389,7 +359,7 @@ token_cmd(int argc, char **argv, struct mcc_diag *d)
 		for (size_t i = 0; i < n; i++) {
 			char h[65], ex[32];
 
-			hex(h, t[i].hash);
+			mcpg_hex(h, t[i].hash, 32);
 			fmt_time(ex, sizeof(ex), t[i].expires_at);
 			printf("%-24s %.12s %-20s %-7s %s\n", t[i].id, h,
 			       t[i].expires_at ? ex : "never",
@@ -441,7 +411,7 @@ token_cmd(int argc, char **argv, struct mcc_diag *d)
 		k->note = note;
 		if (save(file, nt, n + 1) < 0)
 			return 2;
-		hex(h, k->hash);
+		mcpg_hex(h, k->hash, 32);
 		fmt_time(ex, sizeof(ex), k->expires_at);
 		fprintf(stderr, "added %s (hash %.12s, expires %s) to %s; the token is shown once:\n",
 			id, h, k->expires_at ? ex : "never", file);
@@ -457,7 +427,7 @@ token_cmd(int argc, char **argv, struct mcc_diag *d)
 		for (size_t i = 0; i < n; i++) {
 			char h[65];
 
-			hex(h, t[i].hash);
+			mcpg_hex(h, t[i].hash, 32);
 			if (!strcmp(t[i].id, which) || (t[i].note && !strcmp(t[i].note, which)) ||
 			    (strlen(which) >= 8 && !strncmp(h, which, strlen(which)))) {
 				hit = i;

@@ -41,6 +41,7 @@
 #include <sys/socket.h>
 
 #include "expr.h"
+#include "hex.h"
 #include "image.h"
 #include "strbuf.h"
 
@@ -113,16 +114,11 @@ void mcpg_audit_metrics(struct strbuf *out);
 static inline int
 mcpg_audit_line_hash(const char *line, size_t len, char hex[65])
 {
-	static const char digits[] = "0123456789abcdef";
 	unsigned char md[32];
 
 	if (mcpg_sha256(line, len, md) < 0)
 		return -1;
-	for (unsigned i = 0; i < 32; i++) {
-		hex[2 * i] = digits[md[i] >> 4];
-		hex[2 * i + 1] = digits[md[i] & 15];
-	}
-	hex[64] = '\0';
+	mcpg_hex(hex, md, sizeof(md));
 	return 0;
 }
 

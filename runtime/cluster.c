@@ -23,6 +23,7 @@
 #include <jansson.h>
 
 #include "coord.h"
+#include "hex.h"
 #include "jsonw.h"
 #include "log.h"
 #include "mcp.h"
@@ -98,10 +99,10 @@ encode(struct strbuf *o, struct mcpg_session *s, int64_t used)
 		    __atomic_load_n(&s->log_level, __ATOMIC_RELAXED), (long long)used);
 	if (s->owned) {
 		/* The verified caller it answers to, on every replica. */
-		strbuf_addstr(o, ",\"o\":\"");
-		for (size_t i = 0; i < sizeof(s->owner); i++)
-			strbuf_addf(o, "%02x", s->owner[i]);
-		strbuf_addch(o, '"');
+		char hex[2 * sizeof(s->owner) + 1];
+
+		mcpg_hex(hex, s->owner, sizeof(s->owner));
+		strbuf_addf(o, ",\"o\":\"%s\"", hex);
 	}
 	strbuf_addch(o, '}');
 }
@@ -116,15 +117,7 @@ record_owner(json_t *rec, unsigned char out[32])
 
 	if (!o)
 		return 0;
-	if (!h || strlen(h) != 64 || strspn(h, "0123456789abcdef") != 64)
-		return -1;
-	for (int i = 0; i < 32; i++) {
-		unsigned hi = (unsigned)(h[2 * i] <= '9' ? h[2 * i] - '0' : h[2 * i] - 'a' + 10);
-		unsigned lo = (unsigned)(h[2 * i + 1] <= '9' ? h[2 * i + 1] - '0' : h[2 * i + 1] - 'a' + 10);
-
-		out[i] = (unsigned char)(hi << 4 | lo);
-	}
-	return 1;
+	return h && mcpg_unhex(h, out, 32) == 0 ? 1 : -1;
 }
 
 /* Apply initialized and log level of a record to the local copy. */

@@ -26,6 +26,7 @@
 #include "image.h"
 
 #include "expr.h"
+#include "hex.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -241,18 +242,6 @@ mcpg_image_digest(const unsigned char *buf, size_t len, unsigned char out[32])
 			   len - MCPG_HDR_DIGEST - MCPG_HDR_DIGEST_LEN) &&
 	     SHA256_Final(out, &c);
 	return ok ? 0 : -1;
-}
-
-static void
-hex(char *out, const unsigned char *p, size_t n)
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[p[i] >> 4];
-		out[2 * i + 1] = digits[p[i] & 15];
-	}
-	out[2 * n] = '\0';
 }
 
 /* The first non-zero byte in [from, to), or UINT64_MAX. */
@@ -504,12 +493,12 @@ check_digest(struct vctx *v)
 	else if (mcpg_image_digest(v->buf, v->len, img->digest) < 0)
 		return fail(v, MCPG_VERR_NOMEM, UINT64_MAX, "computing SHA-256");
 	if (memcmp(img->digest, want, 32)) {
-		hex(h1, want, 8);
-		hex(h2, img->digest, 8);
+		mcpg_hex(h1, want, 8);
+		mcpg_hex(h2, img->digest, 8);
 		return fail(v, MCPG_VERR_DIGEST, MCPG_HDR_DIGEST,
 			    "header %s..., computed %s...", h1, h2);
 	}
-	hex(img->digest_hex, img->digest, 32);
+	mcpg_hex(img->digest_hex, img->digest, 32);
 	return 0;
 }
 
@@ -755,6 +744,21 @@ verify_ref(struct vctx *v, uint16_t t, uint32_t ref, uint64_t slot_off, int dept
 	return verify_struct(v, t, ref, depth);
 }
 
+/* Where a list's or map's entries put their value, and their stride. */
+static void
+entry_layout(const struct mcpg_schema *S, const struct mcpg_type *ty, uint32_t *voff,
+	     uint32_t *stride)
+{
+	const struct mcpg_type *et = &S->types[ty->elem];
+
+	*voff = 0;
+	*stride = round_up(et->size, et->align);
+	if (ty->kind == MCPG_K_MAP) {
+		*voff = et->align == 8 ? 8 : 4;
+		*stride = round_up(*voff + et->size, et->align > 4 ? et->align : 4);
+	}
+}
+
 static int
 verify_slot(struct vctx *v, uint16_t t, uint32_t at, int depth)
 {
@@ -831,16 +835,11 @@ verify_slot(struct vctx *v, uint16_t t, uint32_t at, int depth)
 	}
 	case MCPG_K_LIST:
 	case MCPG_K_MAP: {
-		const struct mcpg_type *et = &S->types[ty->elem];
-		uint32_t count = mcpg_le32(p + 4), n = v->img->data_len;
-		uint32_t voff = 0, stride = round_up(et->size, et->align);
+		uint32_t count = mcpg_le32(p + 4), n = v->img->data_len, voff, stride;
 		uint64_t bytes;
 
 		r = mcpg_le32(p);
-		if (ty->kind == MCPG_K_MAP) {
-			voff = et->align == 8 ? 8 : 4;
-			stride = round_up(voff + et->size, et->align > 4 ? et->align : 4);
-		}
+		entry_layout(S, ty, &voff, &stride);
 		if (count == 0) {
 			if (r)
 				return fail(v, MCPG_VERR_LIST_BOUNDS, fo,
@@ -952,7 +951,7 @@ struct fop {
 	uint8_t code;  /* enum fop_code */
 	uint8_t level; /* inline structs between the record and this slot */
 	uint16_t arg;  /* see enum fop_code */
-	uint64_t mask; /* FOP_MASK: the bits allowed; FOP_LIST: stride << 32 | value offset */
+	uint64_t mask; /* FOP_MASK: the bits allowed; FOP_LIST: the entry stride */
 };
 
 struct fplan {
@@ -967,21 +966,6 @@ struct fast {
 	struct fop *ops;
 	uint32_t nops, cap;
 };
-
-/* Where a list's or map's entries put their value, and their stride. */
-static void
-entry_layout(const struct mcpg_schema *S, const struct mcpg_type *ty, uint32_t *voff,
-	     uint32_t *stride)
-{
-	const struct mcpg_type *et = &S->types[ty->elem];
-
-	*voff = 0;
-	*stride = round_up(et->size, et->align);
-	if (ty->kind == MCPG_K_MAP) {
-		*voff = et->align == 8 ? 8 : 4;
-		*stride = round_up(*voff + et->size, et->align > 4 ? et->align : 4);
-	}
-}
 
 static int
 fop_add(struct fast *F, uint32_t off, uint8_t code, int level, uint16_t arg, uint64_t mask)
@@ -1035,7 +1019,7 @@ fplan_slot(struct fast *F, uint16_t t, uint32_t off, int level, uint8_t *levels)
 		uint32_t voff, stride;
 
 		entry_layout(F->S, ty, &voff, &stride);
-		return fop_add(F, off, FOP_LIST, level, t, (uint64_t)stride << 32 | voff);
+		return fop_add(F, off, FOP_LIST, level, t, stride);
 	}
 	}
 	return -1; /* verify_slot() names the unknown kind */
@@ -1209,7 +1193,7 @@ fast_run(struct vctx *v, const struct fast *F, uint16_t t, uint32_t at, int dept
 		}
 		case FOP_LIST: {
 			uint32_t count = mcpg_le32(p + 4), n = v->img->data_len;
-			uint32_t stride = (uint32_t)(op->mask >> 32);
+			uint32_t stride = (uint32_t)op->mask;
 			uint64_t bytes;
 
 			if (count == 0) {

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "clock.h"
+#include "hex.h"
 #include "metrics.h"
 
 #define NSHARDS 64
@@ -40,7 +41,6 @@ static struct tenant *tenants[TBUCKETS];
 void
 mcpg_random_hex(char *out, size_t nbytes)
 {
-	static const char hex[] = "0123456789abcdef";
 	unsigned char r[32];
 	size_t got = 0;
 
@@ -53,11 +53,7 @@ mcpg_random_hex(char *out, size_t nbytes)
 			abort(); /* no randomness: session ids would be guessable */
 		got += (size_t)n;
 	}
-	for (size_t i = 0; i < nbytes; i++) {
-		out[2 * i] = hex[r[i] >> 4];
-		out[2 * i + 1] = hex[r[i] & 15];
-	}
-	out[2 * nbytes] = '\0';
+	mcpg_hex(out, r, nbytes);
 }
 
 void
@@ -142,46 +138,63 @@ session_free(struct mcpg_session *s)
 	free(s);
 }
 
-struct mcpg_session *
-mcpg_session_create(const char *tenant, const char *version, uint64_t max_per_tenant,
-		    int *limited)
+/*
+ * A new session for `tenant` with `version`, counted against
+ * max_per_tenant (0: no limit), not yet in the table; refs 2 (the table's
+ * and the caller's).  NULL when the tenant is full (*limited = 1) or memory
+ * ran out.
+ */
+static struct mcpg_session *
+session_new(const char *tenant, const char *version, uint64_t max_per_tenant, int *limited)
 {
-	struct mcpg_session *s;
-	struct shard *sh;
-	uint32_t h;
+	struct mcpg_session *s = calloc(1, sizeof(*s));
 
 	*limited = 0;
-	if (!tenant)
-		tenant = "";
-	s = calloc(1, sizeof(*s));
-	if (!s)
-		return NULL;
-	s->tenant = strdup(tenant);
-	if (!s->tenant) {
+	if (!s || !(s->tenant = strdup(tenant ? tenant : ""))) {
 		free(s);
 		return NULL;
 	}
-	if (tenant_add(tenant, max_per_tenant) < 0) {
+	if (tenant_add(s->tenant, max_per_tenant) < 0) {
 		*limited = 1;
 		free(s->tenant);
 		free(s);
 		return NULL;
 	}
 	pthread_mutex_init(&s->lock, NULL);
-	atomic_init(&s->refs, 2); /* the table's and the caller's */
+	atomic_init(&s->refs, 2);
 	atomic_init(&s->last_used_ms, mcpg_mono_ms());
 	s->next_seq = 1;
 	s->log_level = 0; /* debug: everything, until logging/setLevel says otherwise */
 	snprintf(s->version, sizeof(s->version), "%s", version);
+	return s;
+}
+
+/* Put `s` in its bucket of shard `sh` (lock held; h = hash_id(s->id)). */
+static void
+session_insert_locked(struct shard *sh, uint32_t h, struct mcpg_session *s)
+{
+	s->next = sh->b[(h / NSHARDS) % BUCKETS];
+	sh->b[(h / NSHARDS) % BUCKETS] = s;
+	atomic_fetch_add(&count, 1);
+	mcpg_metrics_sessions(1);
+}
+
+struct mcpg_session *
+mcpg_session_create(const char *tenant, const char *version, uint64_t max_per_tenant,
+		    int *limited)
+{
+	struct mcpg_session *s = session_new(tenant, version, max_per_tenant, limited);
+	struct shard *sh;
+	uint32_t h;
+
+	if (!s)
+		return NULL;
 	mcpg_random_hex(s->id, MCPG_SESSION_ID_LEN / 2);
 	h = hash_id(s->id);
 	sh = &shards[h % NSHARDS];
 	pthread_mutex_lock(&sh->lock);
-	s->next = sh->b[(h / NSHARDS) % BUCKETS];
-	sh->b[(h / NSHARDS) % BUCKETS] = s;
+	session_insert_locked(sh, h, s);
 	pthread_mutex_unlock(&sh->lock);
-	atomic_fetch_add(&count, 1);
-	mcpg_metrics_sessions(1);
 	return s;
 }
 
@@ -194,21 +207,10 @@ mcpg_session_adopt(const char *id, const char *tenant, const char *version,
 	struct mcpg_session *s, *o;
 	struct shard *sh;
 	uint32_t h;
+	int limited;
 
-	if (!valid_id(id))
+	if (!valid_id(id) || !(s = session_new(tenant, version, 0, &limited)))
 		return NULL;
-	s = calloc(1, sizeof(*s));
-	if (!s || !(s->tenant = strdup(tenant ? tenant : "")) || tenant_add(s->tenant, 0) < 0) {
-		if (s)
-			free(s->tenant);
-		free(s);
-		return NULL;
-	}
-	pthread_mutex_init(&s->lock, NULL);
-	atomic_init(&s->refs, 2);
-	atomic_init(&s->last_used_ms, mcpg_mono_ms());
-	s->next_seq = 1;
-	snprintf(s->version, sizeof(s->version), "%s", version);
 	memcpy(s->id, id, MCPG_SESSION_ID_LEN + 1);
 	if (owner) {
 		s->owned = 1;
@@ -228,11 +230,8 @@ mcpg_session_adopt(const char *id, const char *tenant, const char *version,
 		session_free(s);
 		return o;
 	}
-	s->next = sh->b[(h / NSHARDS) % BUCKETS];
-	sh->b[(h / NSHARDS) % BUCKETS] = s;
+	session_insert_locked(sh, h, s);
 	pthread_mutex_unlock(&sh->lock);
-	atomic_fetch_add(&count, 1);
-	mcpg_metrics_sessions(1);
 	return s;
 }
 
