@@ -1306,6 +1306,15 @@ verify_body(struct vctx *v)
 	return check_strs(v) < 0 || check_tables(v) < 0 || check_data(v) < 0 ? -1 : 0;
 }
 
+/* Point the image at the bytes: its accessors are safe from here on. */
+static void
+vctx_bind(struct vctx *v)
+{
+	v->img->base = v->buf;
+	v->img->size = v->len;
+	v->img->schema = v->schema;
+}
+
 /* Finish a verification: the image is v->img when rc is 0, else zeroed. */
 static int
 vctx_done(struct vctx *v, int rc)
@@ -1314,13 +1323,10 @@ vctx_done(struct vctx *v, int rc)
 	free(v->seg_bad);
 	v->strbits = NULL;
 	v->seg_bad = NULL;
-	if (rc == 0) {
-		v->img->base = v->buf;
-		v->img->size = v->len;
-		v->img->schema = v->schema;
-	} else {
+	if (rc == 0)
+		vctx_bind(v);
+	else
 		memset(v->img, 0, sizeof(*v->img));
-	}
 	return rc;
 }
 
@@ -1436,9 +1442,7 @@ body_run(struct body_job *j)
 	j->body_rc = verify_body(&j->v);
 	if (j->body_rc == 0 && j->prepare) {
 		/* Sound: the accessors are safe; the digest may still be open. */
-		j->v.img->base = j->v.buf;
-		j->v.img->size = j->v.len;
-		j->v.img->schema = j->v.schema;
+		vctx_bind(&j->v);
 		j->prep_rc = j->prepare(j->ctx);
 	}
 	atomic_store_explicit(&j->done, 1, memory_order_release);

@@ -1220,6 +1220,22 @@ fed_read(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg_mcp_resp
 	return hit != NULL;
 }
 
+/*
+ * The variables binding `b` reads `uri` with: an empty object for a
+ * resource with that URI, the template's variables for a template that
+ * matches it; NULL when `b` does not serve `uri`.
+ */
+static json_t *
+resource_vars(const struct mcpg_image *img, const struct mcpg_binding *b, const char *uri)
+{
+	if (b->kind == MCPG_B_RESOURCE)
+		return strcmp(mcpg_resource_uri(img, b->resource), uri) ? NULL : json_object();
+	if (b->kind == MCPG_B_RESOURCE_TEMPLATE)
+		return template_match(mcpg_resource_template_uri_template(img, b->resource_template),
+				      uri);
+	return NULL;
+}
+
 static void
 do_resources_read(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg_mcp_resp *out,
 		  struct mcpg_session *s, json_t *req, const char *idj, json_t *params,
@@ -1232,25 +1248,17 @@ do_resources_read(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg
 		rpc_error(out, idj, MCPG_RPC_BAD_PARAMS, "params.uri must be a string");
 		return;
 	}
-	for (size_t i = 0; i < rt->nbindings; i++) {
-		const struct mcpg_binding *b = &rt->bindings[i];
+	/* Resources before templates: a URI of its own wins over a pattern. */
+	for (int pass = 0; pass < 2; pass++) {
+		enum mcpg_binding_kind kind = pass ? MCPG_B_RESOURCE_TEMPLATE : MCPG_B_RESOURCE;
 
-		if (b->kind == MCPG_B_RESOURCE && !strcmp(mcpg_resource_uri(img, b->resource), uri) &&
-		    mcpg_authz_allowed(rt, b, &ident->view)) {
-			start_call(rt, in, out, s, req, idj, b, MCPG_CALL_RESOURCE_READ, NULL,
-				   json_object(), uri, ident);
-			return;
-		}
-	}
-	for (size_t i = 0; i < rt->nbindings; i++) {
-		const struct mcpg_binding *b = &rt->bindings[i];
-		json_t *vars;
+		for (size_t i = 0; i < rt->nbindings; i++) {
+			const struct mcpg_binding *b = &rt->bindings[i];
+			json_t *vars;
 
-		if (b->kind != MCPG_B_RESOURCE_TEMPLATE || !mcpg_authz_allowed(rt, b, &ident->view))
-			continue;
-		vars = template_match(mcpg_resource_template_uri_template(img, b->resource_template),
-				      uri);
-		if (vars) {
+			if (b->kind != kind || !mcpg_authz_allowed(rt, b, &ident->view) ||
+			    !(vars = resource_vars(img, b, uri)))
+				continue;
 			start_call(rt, in, out, s, req, idj, b, MCPG_CALL_RESOURCE_READ, NULL, vars,
 				   uri, ident);
 			return;
@@ -1260,16 +1268,11 @@ do_resources_read(struct mcpg_rt *rt, const struct mcpg_mcp_req *in, struct mcpg
 		return;
 	/* A resource the caller may not read is audited as denied, then "not found". */
 	for (size_t i = 0; i < rt->nbindings; i++) {
-		const struct mcpg_binding *b = &rt->bindings[i];
-		json_t *vars = NULL;
+		json_t *vars = resource_vars(img, &rt->bindings[i], uri);
 
-		if ((b->kind == MCPG_B_RESOURCE && !strcmp(mcpg_resource_uri(img, b->resource), uri)) ||
-		    (b->kind == MCPG_B_RESOURCE_TEMPLATE &&
-		     (vars = template_match(mcpg_resource_template_uri_template(img,
-										 b->resource_template),
-					    uri)))) {
+		if (vars) {
 			json_decref(vars);
-			audit_denied(in, b->name, uri, idj, s, ident);
+			audit_denied(in, rt->bindings[i].name, uri, idj, s, ident);
 			break;
 		}
 	}
