@@ -131,33 +131,55 @@ ssl_want(struct rconn *c, int rc, int64_t deadline, const char **why)
 	}
 }
 
+/*
+ * Move up to `len` bytes once, over TLS or not: written from `src`, or when
+ * it is NULL read into `dst`, waiting on the socket (until `deadline`)
+ * while it is not ready.  The count moved (> 0), or -1 with *why.
+ */
+static ssize_t
+io_once(struct rconn *c, const char *src, char *dst, size_t len, int64_t deadline,
+	const char **why)
+{
+	int out = src != NULL;
+
+	for (;;) {
+		ssize_t n;
+
+		if (c->ssl) {
+			int r = out ? SSL_write(c->ssl, src, (int)len) : SSL_read(c->ssl, dst, (int)len);
+
+			if (r > 0)
+				return r;
+			if (ssl_want(c, r, deadline, why) < 0)
+				return -1;
+			continue;
+		}
+		n = out ? send(c->fd, src, len, MSG_NOSIGNAL) : recv(c->fd, dst, len, 0);
+		if (n > 0)
+			return n;
+		if (n == 0) {
+			if (out)
+				continue;
+			*why = "connection closed by server";
+			return -1;
+		}
+		if (errno != EAGAIN && errno != EINTR) {
+			*why = strerror(errno);
+			return -1;
+		}
+		if (wait_fd(c, out ? POLLOUT : POLLIN, deadline, why) < 0)
+			return -1;
+	}
+}
+
 static int
 io_write(struct rconn *c, const char *buf, size_t len, int64_t deadline, const char **why)
 {
 	while (len) {
-		ssize_t n;
+		ssize_t n = io_once(c, buf, NULL, len, deadline, why);
 
-		if (c->ssl) {
-			int r = SSL_write(c->ssl, buf, (int)len);
-
-			if (r <= 0) {
-				if (ssl_want(c, r, deadline, why) < 0)
-					return -1;
-				continue;
-			}
-			n = r;
-		} else {
-			n = send(c->fd, buf, len, MSG_NOSIGNAL);
-			if (n < 0) {
-				if (errno == EAGAIN || errno == EINTR) {
-					if (wait_fd(c, POLLOUT, deadline, why) < 0)
-						return -1;
-					continue;
-				}
-				*why = strerror(errno);
-				return -1;
-			}
-		}
+		if (n < 0)
+			return -1;
 		buf += n;
 		len -= (size_t)n;
 	}
@@ -182,31 +204,9 @@ io_reply(struct rconn *c, redisReply **out, int64_t deadline, const char **why)
 			*out = rep;
 			return 0;
 		}
-		if (c->ssl) {
-			int r = SSL_read(c->ssl, buf, sizeof(buf));
-
-			if (r <= 0) {
-				if (ssl_want(c, r, deadline, why) < 0)
-					return -1;
-				continue;
-			}
-			n = r;
-		} else {
-			n = recv(c->fd, buf, sizeof(buf), 0);
-			if (n == 0) {
-				*why = "connection closed by server";
-				return -1;
-			}
-			if (n < 0) {
-				if (errno == EAGAIN || errno == EINTR) {
-					if (wait_fd(c, POLLIN, deadline, why) < 0)
-						return -1;
-					continue;
-				}
-				*why = strerror(errno);
-				return -1;
-			}
-		}
+		n = io_once(c, NULL, buf, sizeof(buf), deadline, why);
+		if (n < 0)
+			return -1;
 		redisReaderFeed(c->rd, buf, (size_t)n);
 	}
 }
