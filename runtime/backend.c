@@ -500,14 +500,14 @@ mcpg_backend_run(struct mcpg_call *call)
 	json_t *empty = NULL;
 	int why, rc;
 
-	if (call->fed)
-		return mcpg_fed_run(call);
 	call->result = NULL;
 	call->raw_pre = NULL;
 	call->raw_mid = NULL;
 	call->error_code = 0;
 	call->error_message[0] = '\0';
 	call->error_kind = NULL;
+	if (call->fed)
+		return mcpg_fed_run(call);
 	if (!call->rt || !b || !b->backend)
 		return mcpg_call_error(call, MCPG_RPC_INTERNAL, "config",
 				       "binding has no backend");

@@ -1268,12 +1268,7 @@ mcpg_fed_run(struct mcpg_call *call)
 	json_t *meta;
 	int rc;
 
-	call->result = NULL;
-	call->raw_pre = NULL;
-	call->raw_mid = NULL;
-	call->error_code = 0;
-	call->error_message[0] = '\0';
-	call->error_kind = NULL;
+	/* mcpg_backend_run() has cleared the call's outputs. */
 	u = up_get(f->item->upstream);
 	if (!u)
 		return mcpg_call_error(call, -32603, "upstream", "upstream '%s' is not configured",

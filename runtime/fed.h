@@ -86,7 +86,8 @@ struct mcpg_fed_fwd {
 struct mcpg_fed_fwd *mcpg_fed_fwd_new(struct mcpg_fed_cat *cat, const struct mcpg_fed_item *it,
 				      const char *method, json_t *params, const char *session);
 
-/* Run a forwarded call (worker thread); the contract of mcpg_backend_run(). */
+/* Run a forwarded call (worker thread); the contract of mcpg_backend_run(),
+ * which calls it with the call's outputs cleared. */
 int mcpg_fed_run(struct mcpg_call *call);
 
 /* Free call->fed (from mcpg_call_release). */
